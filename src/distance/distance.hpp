@@ -1,0 +1,33 @@
+#pragma once
+// Squared Euclidean distances by the expanded form ‖x‖² + ‖y‖² − 2·x·y, with the cross term
+// from a BLAS (CPU) or cuBLAS (CUDA) GEMM. The tile functions are the building block that
+// k-means assignment, kNN search and the metrics reuse; pairwise_sq_l2 is the whole matrix.
+
+#include <span>
+
+#include "shoal/context.hpp"
+#include "shoal/matrix.hpp"
+
+namespace shoal::detail {
+
+/// ‖x_i‖² of every row, accumulated in double.
+template <class T>
+void row_sq_norms(MatrixView<const T> X, std::span<T> norms);
+
+/// One tile on the calling thread: `out[i·ld + j] = max(0, x_norms[i] + y_norms[j] − 2·x_i·y_j)`
+/// for X `[m × d]` and Y `[n × d]`. With the OpenMP build of OpenBLAS the GEMM stays on the
+/// calling thread, so callers run one tile per OpenMP thread.
+template <class T>
+void sq_l2_tile(MatrixView<const T> X, const T* x_norms, MatrixView<const T> Y, const T* y_norms,
+                T* out, index_t ld);
+
+/// The full `[m × n]` matrix of squared distances on the backend `ctx` picks.
+[[nodiscard]] Matrix<float> pairwise_sq_l2(const Context& ctx, MatrixView<const float> X,
+                                           MatrixView<const float> Y);
+[[nodiscard]] Matrix<float> pairwise_sq_l2_cpu(const Context& ctx, MatrixView<const float> X,
+                                               MatrixView<const float> Y);
+/// Defined only in CUDA builds; `pairwise_sq_l2` never calls it otherwise.
+[[nodiscard]] Matrix<float> pairwise_sq_l2_cuda(const Context& ctx, MatrixView<const float> X,
+                                                MatrixView<const float> Y);
+
+}  // namespace shoal::detail
