@@ -1,0 +1,11 @@
+#pragma once
+/// @file
+/// @brief The whole public API of shoal.
+
+#include "shoal/context.hpp"
+#include "shoal/datasets.hpp"
+#include "shoal/error.hpp"
+#include "shoal/io.hpp"
+#include "shoal/matrix.hpp"
+#include "shoal/metrics.hpp"
+#include "shoal/system.hpp"
