@@ -1,0 +1,68 @@
+#include "support/test_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "shoal/io.hpp"
+#include "shoal/system.hpp"
+
+namespace shoal::test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "shoal-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+std::optional<std::filesystem::path> benchmark_data_dir() {
+  const char* from_environment = std::getenv("SHOAL_TEST_DATA_DIR");
+  const std::filesystem::path dir = from_environment != nullptr ? from_environment : SHOAL_TEST_DATA_DIR;
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir / "fcps", ec)) return dir;
+  return std::nullopt;
+}
+
+LabelledData load_benchmark(const std::string& battery, const std::string& name) {
+  const std::filesystem::path dir = benchmark_data_dir().value() / battery;
+  return {io::read_matrix(dir / (name + ".data.gz")), io::read_labels(dir / (name + ".labels0.gz"))};
+}
+
+CommandResult run_shoal(const std::string& arguments) {
+  TempDir scratch;
+  const std::filesystem::path out = scratch / "stdout", err = scratch / "stderr";
+  const std::string command = std::string("'") + SHOAL_CLI_PATH + "' " + arguments + " >'" + out.string() +
+                              "' 2>'" + err.string() + "' </dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out);
+  result.err = read_file(err);
+  return result;
+}
+
+bool cuda_device_available() { return !cuda_status().devices.empty(); }
+
+}  // namespace shoal::test

@@ -1,0 +1,68 @@
+#pragma once
+// Helpers shared by the test executables: scratch directories, the labelled benchmark data,
+// running the `shoal` command, and device detection for GPU tests.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shoal/matrix.hpp"
+
+namespace shoal::test {
+
+/// A fresh directory under the system temp dir, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+[[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+/// The clustering benchmark suite (../shared/data/clustering-benchmarks, or the
+/// SHOAL_TEST_DATA_DIR environment variable), if present.
+[[nodiscard]] std::optional<std::filesystem::path> benchmark_data_dir();
+
+struct LabelledData {
+  Matrix<float> X;
+  std::vector<std::int32_t> labels;  // labels0: 0 = noise
+};
+
+/// Loads BATTERY/NAME.data.gz and NAME.labels0.gz from the suite.
+[[nodiscard]] LabelledData load_benchmark(const std::string& battery, const std::string& name);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the built `shoal` command with `arguments` (already shell-quoted where needed).
+[[nodiscard]] CommandResult run_shoal(const std::string& arguments);
+
+/// True when the CUDA backend is compiled in and a device is present.
+[[nodiscard]] bool cuda_device_available();
+
+}  // namespace shoal::test
+
+#define SHOAL_SKIP_WITHOUT_BENCHMARK_DATA()                                               \
+  do {                                                                                     \
+    if (!::shoal::test::benchmark_data_dir()) GTEST_SKIP() << "benchmark data not present"; \
+  } while (false)
+
+#define SHOAL_SKIP_WITHOUT_CUDA_DEVICE()                                                 \
+  do {                                                                                    \
+    if (!::shoal::test::cuda_device_available()) GTEST_SKIP() << "no CUDA device";        \
+  } while (false)
