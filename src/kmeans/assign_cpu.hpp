@@ -1,0 +1,30 @@
+#pragma once
+// Nearest-centroid assignment on the CPU, and the CPU Lloyd engine built on it.
+
+#include <memory>
+
+#include "kmeans/lloyd.hpp"
+
+namespace shoal::kmeans::detail {
+
+/// Labels every row of X with its nearest row of C, exactly as a double-precision search
+/// would (ties to the lowest index): blocks of rows × all of C go through one float GEMM on
+/// the calling thread (OpenMP over blocks), the argmin is taken while the block is in cache,
+/// and rows whose two best candidates are within the GEMM's rounding error are decided again
+/// in double. The n × k distance matrix is never formed.
+/// @param[in]     x_norms   [n] ‖x‖², for the rounding bound
+/// @param[in,out] labels    [n] previous labels in, new labels out
+/// @param[out]    distances [n] ‖x − c_label‖² in double, or null
+/// @returns how many labels changed
+index_t assign_nearest_cpu(const Context& ctx, MatrixView<const float> X, const float* x_norms,
+                           MatrixView<const float> C, std::int32_t* labels, double* distances);
+
+/// The CPU engine of Lloyd: OpenMP + OpenBLAS, deterministic for any thread count.
+std::unique_ptr<LloydEngine> make_cpu_engine(const Context& ctx, MatrixView<const float> X,
+                                             std::span<const float> weights);
+
+/// Σ over fixed blocks of `values[i]·weights[i]` (weights may be empty), summed in block order
+/// so the result does not depend on the thread count.
+double ordered_weighted_sum(const Context& ctx, std::span<const double> values, std::span<const float> weights);
+
+}  // namespace shoal::kmeans::detail

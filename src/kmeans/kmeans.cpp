@@ -1,0 +1,210 @@
+// Public entry of k-means: validation, preparation (unit rows for cosine), backend dispatch,
+// restarts and result assembly. The work happens in the engines (assign_cpu.cpp,
+// lloyd_cuda.cu) under the shared driver (lloyd.cpp).
+#include "shoal/kmeans.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <string>
+
+#include "core/check.hpp"
+#include "core/validate.hpp"
+#include "distance/distance.hpp"
+#include "kmeans/assign_cpu.hpp"
+#include "kmeans/device_plan.hpp"
+#include "kmeans/init.hpp"
+#include "kmeans/lloyd.hpp"
+#include "kmeans/lloyd_cuda.hpp"
+
+namespace shoal::kmeans {
+
+std::string_view to_string(Init init) {
+  switch (init) {
+    case Init::KMeansPlusPlus: return "kmeans++";
+    case Init::KMeansParallel: return "kmeans-par";
+    case Init::Random: return "random";
+    case Init::Given: return "given";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using shoal::detail::concat;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void validate(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
+  shoal::detail::check_data(ctx, X, "the data");
+  SHOAL_EXPECTS(params.k >= 1, "k = ", params.k, " must be at least 1");
+  SHOAL_EXPECTS(params.k <= X.rows(), "k = ", params.k, " exceeds the number of points n = ", X.rows());
+  SHOAL_EXPECTS(params.n_init >= 1, "n_init = ", params.n_init, " must be at least 1");
+  SHOAL_EXPECTS(params.max_iter >= 1, "max_iter = ", params.max_iter, " must be at least 1");
+  SHOAL_EXPECTS(std::isfinite(params.tol) && params.tol >= 0.0, "tol = ", params.tol, " must be finite and >= 0");
+  shoal::detail::check_weights(weights, X.rows());
+  if (params.init == Init::Given) {
+    const MatrixView<const float> C = params.initial_centroids;
+    SHOAL_EXPECTS(C.rows() == params.k && C.cols() == X.cols(), "initial centroids are ", C.rows(), " x ", C.cols(),
+                  ", expected k x d = ", params.k, " x ", X.cols());
+    shoal::detail::check_data(ctx, C, "the initial centroids");
+  }
+}
+
+/// scikit-learn's _tolerance: tol times the mean per-feature variance of X.
+double absolute_tolerance(MatrixView<const float> X, double tol) {
+  const index_t n = X.rows(), d = X.cols();
+  std::vector<double> mean(d, 0.0), m2(d, 0.0);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) mean[j] += X(i, j);
+  }
+  for (double& m : mean) m /= static_cast<double>(n);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) m2[j] += (X(i, j) - mean[j]) * (X(i, j) - mean[j]);
+  }
+  double variance = 0.0;
+  for (const double v : m2) variance += v / static_cast<double>(n);
+  return tol * variance / static_cast<double>(d);
+}
+
+Matrix<float> copy_rows(MatrixView<const float> view) {
+  Matrix<float> copy(view.rows(), view.cols());
+  for (index_t i = 0; i < view.rows(); ++i) std::copy_n(view.row(i), view.cols(), copy.row(i));
+  return copy;
+}
+
+/// A copy of `view` with unit rows, for the cosine metric.
+Matrix<float> unit_rows(MatrixView<const float> view, const char* what) {
+  Matrix<float> copy = copy_rows(view);
+  detail::normalize_rows(copy.view(), what);
+  return copy;
+}
+
+index_t distinct_rows(MatrixView<const float> X) {
+  std::set<std::vector<float>> rows;
+  for (index_t i = 0; i < X.rows(); ++i) rows.emplace(X.row(i), X.row(i) + X.cols());
+  return static_cast<index_t>(rows.size());
+}
+
+std::unique_ptr<detail::LloydEngine> make_engine(const Context& ctx, Backend backend, MatrixView<const float> X,
+                                                 std::span<const float> weights, index_t k) {
+#ifdef SHOAL_WITH_CUDA
+  if (backend == Backend::Cuda) return detail::make_cuda_engine(ctx, X, weights, k);
+#else
+  (void)backend;
+  (void)k;
+#endif
+  return detail::make_cpu_engine(ctx, X, weights);
+}
+
+}  // namespace
+
+Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
+  validate(ctx, X, params, weights);
+  const bool cosine = params.metric == Metric::Cosine;
+  const Matrix<float> unit = cosine ? unit_rows(X, "data") : Matrix<float>();
+  const MatrixView<const float> data = cosine ? unit.view() : X;
+  const double tolerance = absolute_tolerance(data, params.tol);
+  const std::uint64_t seed = params.seed.value_or(ctx.seed());
+
+  Result result;
+  const double flops_per_iteration = 2.0 * static_cast<double>(data.rows()) * static_cast<double>(params.k) *
+                                     static_cast<double>(data.cols());
+  result.backend = ctx.backend_for(flops_per_iteration * params.max_iter);
+  const std::unique_ptr<detail::LloydEngine> engine = make_engine(ctx, result.backend, data, weights, params.k);
+
+  const int runs = params.init == Init::Given ? 1 : params.n_init;
+  for (int run = 0; run < runs; ++run) {
+    auto start = std::chrono::steady_clock::now();
+    const detail::Seeding seeding{seed, static_cast<std::uint64_t>(run)};
+    Matrix<float> centroids;
+    switch (params.init) {
+      case Init::KMeansPlusPlus: centroids = detail::init_plus_plus(ctx, data, weights, params.k, seeding); break;
+      case Init::KMeansParallel: centroids = detail::init_parallel(ctx, data, weights, params.k, seeding); break;
+      case Init::Random: centroids = detail::init_random(ctx, data, weights, params.k, seeding); break;
+      case Init::Given:
+        centroids = cosine ? unit_rows(params.initial_centroids, "initial centroid")
+                           : copy_rows(params.initial_centroids);
+        break;
+    }
+    result.init_seconds += seconds_since(start);
+
+    start = std::chrono::steady_clock::now();
+    detail::RunOutcome outcome = detail::run_lloyd(ctx, *engine, data, weights, centroids, params, tolerance);
+    result.lloyd_seconds += seconds_since(start);
+    if (run == 0 || outcome.inertia < result.inertia) {
+      const std::span<const std::int32_t> labels = engine->labels();
+      result.labels.assign(labels.begin(), labels.end());
+      result.centroids = std::move(centroids);
+      result.inertia = outcome.inertia;
+      result.n_iter = outcome.n_iter;
+      result.converged = outcome.converged;
+      result.iterations = std::move(outcome.iterations);
+      result.best_run = run;
+    }
+  }
+
+  std::vector<index_t> sizes(params.k, 0);
+  for (const std::int32_t label : result.labels) ++sizes[label];
+  if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) {
+    const index_t distinct = distinct_rows(data);
+    SHOAL_EXPECTS(distinct >= params.k, "the data has only ", distinct, " distinct points, fewer than k = ", params.k);
+  }
+  return result;
+}
+
+std::vector<std::int32_t> predict(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X,
+                                  Metric metric) {
+  shoal::detail::check_data(ctx, centroids, "the centroids");
+  shoal::detail::check_data(ctx, X, "the data");
+  SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
+                centroids.cols());
+  const bool cosine = metric == Metric::Cosine;
+  const Matrix<float> unit_x = cosine ? unit_rows(X, "data") : Matrix<float>();
+  const Matrix<float> unit_c = cosine ? unit_rows(centroids, "centroid") : Matrix<float>();
+  const MatrixView<const float> data = cosine ? unit_x.view() : X;
+  const MatrixView<const float> centres = cosine ? unit_c.view() : centroids;
+  std::vector<std::int32_t> labels(X.rows(), -1);
+  const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(centroids.rows()) *
+                       static_cast<double>(X.cols());
+#ifdef SHOAL_WITH_CUDA
+  if (ctx.backend_for(flops) == Backend::Cuda) {
+    detail::assign_nearest_cuda(ctx, data, centres, labels.data());
+    return labels;
+  }
+#else
+  (void)flops;
+#endif
+  std::vector<float> x_norms(data.rows());
+  shoal::detail::row_sq_norms<float>(data, x_norms);
+  detail::assign_nearest_cpu(ctx, data, x_norms.data(), centres, labels.data(), nullptr);
+  return labels;
+}
+
+Matrix<float> transform(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X,
+                        Metric metric) {
+  shoal::detail::check_data(ctx, centroids, "the centroids");
+  shoal::detail::check_data(ctx, X, "the data");
+  SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
+                centroids.cols());
+  const bool cosine = metric == Metric::Cosine;
+  const Matrix<float> unit_x = cosine ? unit_rows(X, "data") : Matrix<float>();
+  const Matrix<float> unit_c = cosine ? unit_rows(centroids, "centroid") : Matrix<float>();
+  Matrix<float> distances = shoal::detail::pairwise_sq_l2(ctx, cosine ? unit_x.view() : X,
+                                                          cosine ? unit_c.view() : centroids);
+  // For unit rows ‖x − c‖² = 2·(1 − cos).
+  for (index_t i = 0; i < distances.rows(); ++i) {
+    for (float& v : std::span<float>(distances.row(i), distances.cols())) v = cosine ? v / 2.0f : std::sqrt(v);
+  }
+  return distances;
+}
+
+std::size_t estimate_device_memory(index_t n, index_t d, const Params& params) {
+  SHOAL_EXPECTS(n >= 1 && d >= 1 && params.k >= 1, "estimate_device_memory needs n, d, k >= 1, got ", n, ", ", d,
+                ", ", params.k);
+  return detail::plan_device(n, d, params.k, SIZE_MAX).bytes;
+}
+
+}  // namespace shoal::kmeans
