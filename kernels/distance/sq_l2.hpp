@@ -12,6 +12,11 @@ namespace shoal::kernels {
 void row_sq_norms(const float* X, std::int64_t rows, std::int64_t cols, std::int64_t ld,
                   float* norms, cudaStream_t stream);
 
+/// Device tile D `[m × n]` (leading dimension ldd) = −2·X·Yᵀ for X `[m × d]` and Y `[n × d]`,
+/// by cuBLAS SGEMM in full FP32. `cublas` must be bound to `stream`.
+void gemm_minus_two_xyt(cublasHandle_t cublas, const float* X, std::int64_t ldx, std::int64_t m, const float* Y,
+                        std::int64_t ldy, std::int64_t n, std::int64_t d, float* D, std::int64_t ldd);
+
 /// Device tile D `[m × n]` (leading dimension ldd) of squared distances between the rows of
 /// X `[m × d]` and Y `[n × d]`, given their norms: cuBLAS SGEMM for −2·X·Yᵀ, then the norms.
 /// `cublas` must be bound to `stream`.
