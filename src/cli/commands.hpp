@@ -9,4 +9,7 @@ namespace shoal::cli {
 /// info, describe, generate, evaluate.
 void add_data_commands(CLI::App& app);
 
+/// kmeans, demo.
+void add_kmeans_commands(CLI::App& app);
+
 }  // namespace shoal::cli
