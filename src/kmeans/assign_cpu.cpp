@@ -1,5 +1,7 @@
 #include "kmeans/assign_cpu.hpp"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,18 +18,67 @@ namespace {
 using shoal::detail::gemm_abt;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr index_t kTileFloats = 1 << 17;  // 512 KiB of distances per thread: stays in L2
+constexpr index_t kTileFloats = 1 << 16;  // 256 KiB of distances per thread: stays in L2
 constexpr index_t kSumBlock = 4096;       // rows per partial sum of ordered_weighted_sum
+constexpr index_t kBoundBlock = 4096;     // points per task of the bounded pass
+constexpr index_t kMaxHalfGapK = 2048;    // the k × k half-gap test is skipped above this k
+// Relative slack of every bound test: far above double rounding, far below any real gap.
+constexpr double kBoundSlack = 1e-9;
 
 struct BestTwo {
-  float first;
-  float second;
+  float first;    // smallest value
+  float second;   // second smallest (equal to first on a tie)
+  index_t index;  // lowest index holding the smallest value
 };
 
-/// The smallest and second smallest of v[0..k) (the second equals the first on a tie).
-/// Sixteen independent lanes let the compiler vectorise; built for AVX-512, AVX2 and baseline.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-BestTwo best_two(const float* v, index_t k) {
+/// Combines per-lane smallest (m1) and second smallest (m2) values into the overall two.
+template <int kLanes>
+std::pair<float, float> combine_lanes(const float* m1, const float* m2) {
+  int lowest = 0;
+  for (int l = 1; l < kLanes; ++l) {
+    if (m1[l] < m1[lowest]) lowest = l;
+  }
+  float second = kInf;
+  for (int l = 0; l < kLanes; ++l) second = std::min(second, l == lowest ? m2[l] : std::min(m1[l], m2[l]));
+  return {m1[lowest], second};
+}
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_min_ps/_mm512_max_ps.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/// best_two on AVX-512: sixteen lanes of running (smallest, second smallest), then a masked
+/// equality scan for the first position of the smallest.
+__attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index_t k) {
+  const __m512 inf = _mm512_set1_ps(kInf);
+  __m512 m1 = inf, m2 = inf;
+  index_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    const __m512 x = _mm512_loadu_ps(v + j);
+    m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
+    m1 = _mm512_min_ps(m1, x);
+  }
+  const auto tail = static_cast<__mmask16>((1u << (k - j)) - 1u);
+  if (tail != 0) {
+    const __m512 x = _mm512_mask_loadu_ps(inf, tail, v + j);
+    m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
+    m1 = _mm512_min_ps(m1, x);
+  }
+  alignas(64) float lanes1[16], lanes2[16];
+  _mm512_store_ps(lanes1, m1);
+  _mm512_store_ps(lanes2, m2);
+  const auto [first, second] = combine_lanes<16>(lanes1, lanes2);
+  const __m512 target = _mm512_set1_ps(first);
+  for (j = 0; j < k; j += 16) {
+    const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
+    const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, v + j), target, _CMP_EQ_OQ);
+    if (hit != 0) return {first, second, j + __builtin_ctz(hit)};
+  }
+  return {first, second, 0};
+}
+#pragma GCC diagnostic pop
+
+/// best_two for any x86-64: sixteen independent lanes the compiler can vectorise, then a scan.
+BestTwo best_two_portable(const float* v, index_t k) {
   constexpr int kLanes = 16;
   float m1[kLanes], m2[kLanes];
   for (int l = 0; l < kLanes; ++l) m1[l] = m2[l] = kInf;
@@ -43,49 +94,125 @@ BestTwo best_two(const float* v, index_t k) {
     m2[l] = std::min(m2[l], std::max(m1[l], v[j]));
     m1[l] = std::min(m1[l], v[j]);
   }
-  int lowest = 0;
-  for (int l = 1; l < kLanes; ++l) {
-    if (m1[l] < m1[lowest]) lowest = l;
-  }
-  float second = kInf;
-  for (int l = 0; l < kLanes; ++l) second = std::min(second, l == lowest ? m2[l] : std::min(m1[l], m2[l]));
-  return {m1[lowest], second};
+  const auto [first, second] = combine_lanes<kLanes>(m1, m2);
+  return {first, second, std::find(v, v + k, first) - v};
 }
 
+/// The two smallest values of v[0..k) and where the smallest first occurs.
+BestTwo best_two(const float* v, index_t k) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return avx512 ? best_two_avx512(v, k) : best_two_portable(v, k);
+}
+
+/// ‖x − c‖² in double with eight partial sums in a fixed order (vectorisable, and the same
+/// bits in every clone: the build does not contract multiply-adds).
+__attribute__((target_clones("avx512f", "avx2", "default")))
 double exact_sq_distance(const float* x, const float* c, index_t d) {
-  double sum = 0.0;
-  for (index_t j = 0; j < d; ++j) {
-    const double diff = static_cast<double>(x[j]) - c[j];
-    sum += diff * diff;
-  }
-  return sum;
-}
-
-/// The nearest row of C to x in double precision, ties to the lowest index.
-std::int32_t exact_nearest(const float* x, MatrixView<const float> C, double& distance) {
-  std::int32_t best = 0;
-  distance = std::numeric_limits<double>::infinity();
-  for (index_t c = 0; c < C.rows(); ++c) {
-    const double dist = exact_sq_distance(x, C.row(c), C.cols());
-    if (dist < distance) {
-      distance = dist;
-      best = static_cast<std::int32_t>(c);
+  double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  index_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    for (int l = 0; l < 8; ++l) {
+      const double diff = static_cast<double>(x[j + l]) - c[j + l];
+      partial[l] += diff * diff;
     }
   }
-  return best;
+  for (int l = 0; j < d; ++j, ++l) {
+    const double diff = static_cast<double>(x[j]) - c[j];
+    partial[l] += diff * diff;
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
+
+/// What assigning one row found.
+struct RowResult {
+  std::int32_t label = 0;
+  double distance = 0.0;  // ‖x − c_label‖², exact in double
+  double second = 0.0;    // lower bound on ‖x − c_j‖ over j ≠ label
+};
+
+/// The centroids as the GEMM path needs them.
+struct Centroids {
+  Centroids(MatrixView<const float> C) : view(C), norms(C.rows()) {
+    shoal::detail::row_sq_norms<float>(C, norms);
+    norm_max = *std::max_element(norms.begin(), norms.end());
+    // Rounding bound of v_j = ‖c_j‖² − 2·x·c_j from a float GEMM over d terms: about (d + 2)·u
+    // times the magnitudes involved.
+    unit_error = (static_cast<double>(C.cols()) + 2.0) * std::ldexp(1.0, -24);
+  }
+  MatrixView<const float> view;
+  std::vector<float> norms;
+  float norm_max = 0.0f;
+  double unit_error = 0.0;
+};
+
+/// Rows of X, given by a pointer to the first and a leading dimension.
+struct RowBlock {
+  const float* data;
+  index_t stride;
+  index_t rows;
+  const float* norms;  // ‖x‖² of each row
+};
+
+/// Assigns a block of rows: one GEMM of the block against all centroids into `tile`, then per
+/// row the best two candidates; rows whose gap is within twice the rounding bound are decided
+/// in double over all centroids.
+void assign_block(const RowBlock& block, const Centroids& centroids, float* tile, RowResult* out) {
+  const MatrixView<const float> C = centroids.view;
+  const index_t k = C.rows(), d = C.cols();
+  for (index_t r = 0; r < block.rows; ++r) std::memcpy(tile + r * k, centroids.norms.data(), sizeof(float) * k);
+  gemm_abt(block.rows, k, d, -2.0f, block.data, block.stride, C.data(), C.stride(), 1.0f, tile, k);
+  for (index_t r = 0; r < block.rows; ++r) {
+    const float* x = block.data + r * block.stride;
+    const BestTwo best = best_two(tile + r * k, k);
+    const double x_norm = block.norms[r];
+    const double error = centroids.unit_error * (centroids.norm_max + 2.0 * std::sqrt(x_norm * centroids.norm_max));
+    RowResult& result = out[r];
+    if (static_cast<double>(best.second) - best.first > 2.0 * error) {
+      result.label = static_cast<std::int32_t>(best.index);
+      result.distance = exact_sq_distance(x, C.row(best.index), d);
+      // v of the runner-up is at least second − error; ‖x‖² (float) is off by at most 2⁻²³ of itself.
+      const double second_sq = best.second + x_norm - error - std::ldexp(x_norm, -23);
+      result.second = std::sqrt(std::max(0.0, second_sq));
+      continue;
+    }
+    double first_sq = std::numeric_limits<double>::infinity(), second_sq = first_sq;
+    for (index_t c = 0; c < k; ++c) {
+      const double dist = exact_sq_distance(x, C.row(c), d);
+      if (dist < first_sq) {
+        second_sq = first_sq;
+        first_sq = dist;
+        result.label = static_cast<std::int32_t>(c);
+      } else if (dist < second_sq) {
+        second_sq = dist;
+      }
+    }
+    result.distance = first_sq;
+    result.second = std::sqrt(second_sq);
+  }
+}
+
+index_t block_rows_for(index_t k) { return std::clamp<index_t>(kTileFloats / k, 8, 1024); }
 
 class CpuLloyd final : public LloydEngine {
  public:
   CpuLloyd(const Context& ctx, MatrixView<const float> X, std::span<const float> weights)
-      : ctx_(ctx), X_(X), weights_(weights), x_norms_(X.rows()), labels_(X.rows(), -1), distances_(X.rows()) {
+      : ctx_(ctx), X_(X), weights_(weights), x_norms_(X.rows()), labels_(X.rows(), -1), distances_(X.rows()),
+        second_(X.rows()) {
     shoal::detail::row_sq_norms<float>(X, x_norms_);
   }
 
-  void reset_labels() override { std::fill(labels_.begin(), labels_.end(), -1); }
+  void reset_labels() override {
+    std::fill(labels_.begin(), labels_.end(), -1);
+    bounds_valid_ = false;
+  }
 
   void assign(MatrixView<const float> centroids, bool accumulate, AssignOutput& out) override {
-    out.changed = assign_nearest_cpu(ctx_, X_, x_norms_.data(), centroids, labels_.data(), distances_.data());
+    out.changed = bounds_valid_ ? assign_bounded(centroids)
+                                : assign_nearest_cpu(ctx_, X_, x_norms_.data(), centroids, labels_.data(),
+                                                     distances_.data(), second_.data());
+    previous_ = Matrix<float>(centroids.rows(), centroids.cols());
+    for (index_t c = 0; c < centroids.rows(); ++c) std::copy_n(centroids.row(c), centroids.cols(), previous_.row(c));
+    bounds_valid_ = true;
     out.inertia = ordered_weighted_sum(ctx_, distances_, weights_);
     if (accumulate) accumulate_clusters(centroids.rows(), out);
   }
@@ -102,38 +229,131 @@ class CpuLloyd final : public LloydEngine {
   std::span<const std::int32_t> labels() override { return labels_; }
 
  private:
-  /// Per-cluster weighted sums in double. Each thread owns a contiguous range of clusters
-  /// (balanced by size) and adds its points in index order, so every sum is formed in the
-  /// same order whatever the thread count.
-  void accumulate_clusters(index_t k, AssignOutput& out) const {
+  /// Hamerly's test with the exact distance to the own centroid: a point keeps its label when
+  /// that distance is below both half the gap from its centroid to the nearest other centroid
+  /// and its lower bound on the second-nearest distance, lowered by how far the other
+  /// centroids moved. The others go through the GEMM path, in gathered blocks.
+  index_t assign_bounded(MatrixView<const float> C) {
+    const index_t n = X_.rows(), d = X_.cols(), k = C.rows();
+    const std::vector<double> moved = movements(C);
+    // The largest and second largest movement give, for each centroid, the largest of the others.
+    index_t fastest = 0;
+    for (index_t c = 1; c < k; ++c) {
+      if (moved[c] > moved[fastest]) fastest = c;
+    }
+    double runner_up = 0.0;
+    for (index_t c = 0; c < k; ++c) {
+      if (c != fastest) runner_up = std::max(runner_up, moved[c]);
+    }
+    const std::vector<double> half_gap = half_gaps(C);
+    const Centroids centroids(C);
+    const index_t block = block_rows_for(k);
+    const index_t tasks = (n + kBoundBlock - 1) / kBoundBlock;
+    index_t changed = 0;
+#pragma omp parallel num_threads(ctx_.threads()) reduction(+ : changed)
+    {
+      std::vector<float> tile(block * k), gathered(block * d), gathered_norms(block);
+      std::vector<index_t> rows;
+      std::vector<RowResult> results(block);
+      const auto flush = [&] {
+        assign_block({gathered.data(), d, static_cast<index_t>(rows.size()), gathered_norms.data()}, centroids,
+                     tile.data(), results.data());
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+          const index_t i = rows[r];
+          changed += labels_[i] != results[r].label;
+          labels_[i] = results[r].label;
+          distances_[i] = results[r].distance;
+          second_[i] = results[r].second;
+        }
+        rows.clear();
+      };
+#pragma omp for schedule(dynamic)
+      for (index_t t = 0; t < tasks; ++t) {
+        for (index_t i = t * kBoundBlock; i < std::min(n, (t + 1) * kBoundBlock); ++i) {
+          const std::int32_t label = labels_[i];
+          const double own = exact_sq_distance(X_.row(i), C.row(label), d);
+          second_[i] -= label == fastest ? runner_up : moved[fastest];
+          if (std::sqrt(own) < std::max(half_gap[label], second_[i]) * (1.0 - kBoundSlack)) {
+            distances_[i] = own;
+            continue;
+          }
+          std::copy_n(X_.row(i), d, gathered.data() + static_cast<index_t>(rows.size()) * d);
+          gathered_norms[rows.size()] = x_norms_[i];
+          rows.push_back(i);
+          if (static_cast<index_t>(rows.size()) == block) flush();
+        }
+        if (!rows.empty()) flush();
+      }
+    }
+    return changed;
+  }
+
+  /// How far each centroid moved since the last pass, rounded up.
+  std::vector<double> movements(MatrixView<const float> C) const {
+    std::vector<double> moved(C.rows());
+    for (index_t c = 0; c < C.rows(); ++c) {
+      moved[c] = std::sqrt(exact_sq_distance(C.row(c), previous_.row(c), C.cols())) * (1.0 + kBoundSlack);
+    }
+    return moved;
+  }
+
+  /// Half the distance from each centroid to its nearest other centroid, rounded down
+  /// (infinite when k = 1): a point closer than that to its centroid is closer to it than to
+  /// any other. Zero (no test) above kMaxHalfGapK centroids, where the k² distances would
+  /// cost more than they save.
+  std::vector<double> half_gaps(MatrixView<const float> C) const {
+    const index_t k = C.rows();
+    std::vector<double> gap(k, k == 1 ? std::numeric_limits<double>::infinity() : 0.0);
+    if (k == 1 || k > kMaxHalfGapK) return gap;
+#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
+    for (index_t a = 0; a < k; ++a) {
+      double nearest = std::numeric_limits<double>::infinity();
+      for (index_t b = 0; b < k; ++b) {
+        if (b != a) nearest = std::min(nearest, exact_sq_distance(C.row(a), C.row(b), C.cols()));
+      }
+      gap[a] = 0.5 * std::sqrt(nearest) * (1.0 - kBoundSlack);
+    }
+    return gap;
+  }
+
+  /// Per-cluster weighted sums in double. A counting sort lists each cluster's points in index
+  /// order; each thread then sums a contiguous range of clusters (balanced by size), so every
+  /// sum is formed in the same order whatever the thread count.
+  void accumulate_clusters(index_t k, AssignOutput& out) {
     const index_t n = X_.rows(), d = X_.cols();
     out.sums.assign(k * d, 0.0);
     out.weights.assign(k, 0.0);
-    std::vector<index_t> sizes(k, 0);
+    starts_.assign(k + 1, 0);
     for (index_t i = 0; i < n; ++i) {
-      ++sizes[labels_[i]];
+      ++starts_[labels_[i] + 1];
       out.weights[labels_[i]] += weights_.empty() ? 1.0 : weights_[i];
     }
-    // Split the clusters into one contiguous range per thread, each about n / parts points.
+    std::partial_sum(starts_.begin(), starts_.end(), starts_.begin());
+    by_cluster_.resize(n);
+    std::vector<index_t> next(starts_.begin(), starts_.end() - 1);
+    for (index_t i = 0; i < n; ++i) by_cluster_[next[labels_[i]]++] = i;
+
+    // One contiguous range of clusters per thread, each about n / parts points.
     const index_t parts = ctx_.threads();
-    std::vector<index_t> bounds(parts + 1, k);
-    bounds[0] = 0;
-    index_t cumulative = 0, part = 1;
-    for (index_t c = 0; c < k && part < parts; ++c) {
-      cumulative += sizes[c];
-      while (part < parts && cumulative * parts >= part * n) bounds[part++] = c + 1;
+    std::vector<index_t> ranges(parts + 1, k);
+    ranges[0] = 0;
+    for (index_t c = 0, part = 1; c < k && part < parts; ++c) {
+      while (part < parts && starts_[c + 1] * parts >= part * n) ranges[part++] = c + 1;
     }
 #pragma omp parallel for schedule(static, 1) num_threads(parts)
     for (index_t p = 0; p < parts; ++p) {
-      const index_t first = bounds[p], last = bounds[p + 1];
-      if (first == last) continue;
-      for (index_t i = 0; i < n; ++i) {
-        const index_t c = labels_[i];
-        if (c < first || c >= last) continue;
-        const double w = weights_.empty() ? 1.0 : weights_[i];
+      for (index_t c = ranges[p]; c < ranges[p + 1]; ++c) {
         double* sum = out.sums.data() + c * d;
-        const float* x = X_.row(i);
-        for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
+        for (index_t at = starts_[c]; at < starts_[c + 1]; ++at) {
+          const index_t i = by_cluster_[at];
+          const float* x = X_.row(i);
+          if (weights_.empty()) {
+            for (index_t j = 0; j < d; ++j) sum[j] += x[j];
+          } else {
+            const double w = weights_[i];
+            for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
+          }
+        }
       }
     }
   }
@@ -143,47 +363,37 @@ class CpuLloyd final : public LloydEngine {
   std::span<const float> weights_;
   std::vector<float> x_norms_;
   std::vector<std::int32_t> labels_;
-  std::vector<double> distances_;
+  std::vector<double> distances_;  // ‖x − c_label‖² of the last pass
+  std::vector<double> second_;     // lower bound on the distance to the second-nearest centroid
+  Matrix<float> previous_;         // centroids of the last pass
+  bool bounds_valid_ = false;
+  std::vector<index_t> starts_;      // accumulate_clusters: first position of each cluster in by_cluster_
+  std::vector<index_t> by_cluster_;  // point indices sorted by label, then by index
 };
 
 }  // namespace
 
 index_t assign_nearest_cpu(const Context& ctx, MatrixView<const float> X, const float* x_norms,
-                           MatrixView<const float> C, std::int32_t* labels, double* distances) {
-  const index_t n = X.rows(), d = X.cols(), k = C.rows();
-  std::vector<float> c_norms(k);
-  shoal::detail::row_sq_norms<float>(C, c_norms);
-  const float c_norm_max = *std::max_element(c_norms.begin(), c_norms.end());
-  // Rounding bound of v_j = ‖c_j‖² − 2·x·c_j from a float GEMM over d terms (≈ (d+2)·u times
-  // the magnitudes involved). Two candidates closer than twice it are decided in double.
-  const double unit_error = (static_cast<double>(d) + 2.0) * std::ldexp(1.0, -24);
-  const index_t block = std::clamp<index_t>(kTileFloats / k, 8, 512);
+                           MatrixView<const float> C, std::int32_t* labels, double* distances, double* second) {
+  const index_t n = X.rows();
+  const Centroids centroids(C);
+  const index_t block = block_rows_for(C.rows());
   const index_t blocks = (n + block - 1) / block;
   index_t changed = 0;
 #pragma omp parallel num_threads(ctx.threads()) reduction(+ : changed)
   {
-    std::vector<float> tile(block * k);
+    std::vector<float> tile(block * C.rows());
+    std::vector<RowResult> results(block);
 #pragma omp for schedule(dynamic)
     for (index_t b = 0; b < blocks; ++b) {
       const index_t begin = b * block, rows = std::min(block, n - begin);
-      for (index_t r = 0; r < rows; ++r) std::memcpy(tile.data() + r * k, c_norms.data(), sizeof(float) * k);
-      gemm_abt(rows, k, d, -2.0f, X.row(begin), X.stride(), C.data(), C.stride(), 1.0f, tile.data(), k);
+      assign_block({X.row(begin), X.stride(), rows, x_norms + begin}, centroids, tile.data(), results.data());
       for (index_t r = 0; r < rows; ++r) {
         const index_t i = begin + r;
-        const float* v = tile.data() + r * k;
-        const BestTwo best = best_two(v, k);
-        const double margin = 2.0 * unit_error * (c_norm_max + 2.0 * std::sqrt(static_cast<double>(x_norms[i]) * c_norm_max));
-        std::int32_t label = 0;
-        double distance = 0.0;
-        if (static_cast<double>(best.second) - best.first > margin) {
-          label = static_cast<std::int32_t>(std::find(v, v + k, best.first) - v);
-          if (distances != nullptr) distance = exact_sq_distance(X.row(i), C.row(label), d);
-        } else {
-          label = exact_nearest(X.row(i), C, distance);
-        }
-        changed += labels[i] != label;
-        labels[i] = label;
-        if (distances != nullptr) distances[i] = distance;
+        changed += labels[i] != results[r].label;
+        labels[i] = results[r].label;
+        if (distances != nullptr) distances[i] = results[r].distance;
+        if (second != nullptr) second[i] = results[r].second;
       }
     }
   }
