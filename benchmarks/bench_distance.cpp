@@ -24,5 +24,3 @@ void BM_PairwiseSqL2Cpu(benchmark::State& state) {
 BENCHMARK(BM_PairwiseSqL2Cpu)->Args({4096, 256, 64})->Args({4096, 1024, 128})->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -25,6 +25,11 @@ target_link_libraries(shoal_blas INTERFACE "${SHOAL_BLAS_LIBRARY}")
 target_include_directories(shoal_blas SYSTEM INTERFACE "${SHOAL_CBLAS_INCLUDE_DIR}")
 get_filename_component(SHOAL_BLAS_DIR "${SHOAL_BLAS_LIBRARY}" DIRECTORY)
 
+# FAISS (Debian: libfaiss-dev, a static library). Its package config links the system's default
+# BLAS; point it at ours, so that one OpenBLAS is loaded, not two.
+find_package(faiss REQUIRED)
+set_target_properties(faiss PROPERTIES INTERFACE_LINK_LIBRARIES "OpenMP::OpenMP_CXX;${SHOAL_BLAS_LIBRARY}")
+
 if(SHOAL_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -1,0 +1,144 @@
+// k-means Lloyd iterations on the CPU: shoal against FAISS's faiss::Clustering, in the same
+// process, on the same data and from the same initial centroids; and the machine's FP32 FMA
+// peak for reference.
+//
+//   build/release/benchmarks/shoal_bench --benchmark_filter='Lloyd|Peak'
+//
+// Data: shoal's Gaussian blobs (n, d, k as the benchmark arguments, blobs = k, std 4, seed 1).
+// Initial centroids: k-means++ (shoal's, seed 0), computed once and shared. Both libraries run
+// exactly 10 Lloyd iterations (tol 0; FAISS with max_points_per_centroid raised to use every
+// point). GFLOP/s counts 2·n·k·d per iteration, the work of a full assignment.
+#include <benchmark/benchmark.h>
+#include <faiss/Clustering.h>
+#include <faiss/IndexFlat.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <climits>
+#include <map>
+#include <tuple>
+
+#include "kmeans/init.hpp"
+#include "shoal/datasets.hpp"
+#include "shoal/kmeans.hpp"
+
+namespace {
+
+constexpr int kIterations = 10;
+
+struct Problem {
+  shoal::datasets::Blobs blobs;
+  shoal::Matrix<float> initial;
+};
+
+const Problem& problem(shoal::index_t n, shoal::index_t d, shoal::index_t k) {
+  static std::map<std::tuple<shoal::index_t, shoal::index_t, shoal::index_t>, Problem> cache;
+  auto [it, inserted] = cache.try_emplace({n, d, k});
+  if (inserted) {
+    it->second.blobs = shoal::datasets::make_blobs({.n = n, .d = d, .centers = k, .std = 4.0, .seed = 1});
+    it->second.initial = shoal::kmeans::detail::init_plus_plus(shoal::Context(shoal::Backend::Cpu),
+                                                                it->second.blobs.X, {}, k, {.seed = 0, .run = 0});
+  }
+  return it->second;
+}
+
+void set_counters(benchmark::State& state, shoal::index_t n, shoal::index_t d, shoal::index_t k) {
+  const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(k) * static_cast<double>(d) * kIterations;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+  state.counters["s/iter"] = benchmark::Counter(kIterations, benchmark::Counter::kIsIterationInvariantRate |
+                                                                       benchmark::Counter::kInvert);
+}
+
+void BM_ShoalLloydCpu(benchmark::State& state) {
+  const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
+  const Problem& p = problem(n, d, k);
+  shoal::kmeans::Params params;
+  params.k = k;
+  params.init = shoal::kmeans::Init::Given;
+  params.initial_centroids = p.initial;
+  params.max_iter = kIterations;
+  params.tol = 0.0;
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  double inertia = 0.0;
+  for (auto _ : state) {
+    const shoal::kmeans::Result result = shoal::kmeans::fit(ctx, p.blobs.X, params);
+    if (result.n_iter != kIterations) state.SkipWithError("converged before 10 iterations");
+    inertia = result.inertia;
+  }
+  state.counters["inertia"] = inertia;
+  set_counters(state, n, d, k);
+}
+
+void BM_FaissLloydCpu(benchmark::State& state) {
+  const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
+  const Problem& p = problem(n, d, k);
+  faiss::ClusteringParameters cp;
+  cp.niter = kIterations;
+  cp.max_points_per_centroid = INT_MAX;  // use every point
+  cp.min_points_per_centroid = 1;
+  cp.verbose = false;
+  double objective = 0.0;
+  for (auto _ : state) {
+    faiss::Clustering clustering(static_cast<int>(d), static_cast<int>(k), cp);
+    clustering.centroids.assign(p.initial.data(), p.initial.data() + k * d);
+    faiss::IndexFlatL2 index(d);
+    clustering.train(n, p.blobs.X.data(), index);
+    objective = clustering.iteration_stats.back().obj;
+  }
+  state.counters["inertia"] = objective;  // FAISS reports the objective of the last assignment
+  set_counters(state, n, d, k);
+}
+
+#define SHOAL_LLOYD_SHAPES ->Args({500'000, 64, 256})->Args({100'000, 32, 64})->Unit(benchmark::kMillisecond)->UseRealTime()
+BENCHMARK(BM_ShoalLloydCpu) SHOAL_LLOYD_SHAPES;
+BENCHMARK(BM_FaissLloydCpu) SHOAL_LLOYD_SHAPES;
+
+/// Independent FP32 FMAs on every thread: the machine's FP32 FMA throughput (AVX-512 when the
+/// CPU has it, else AVX2), as 2 flops per lane per FMA.
+__attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_set1_ps(1.0f);
+  const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-7f);
+  for (long i = 0; i < iterations; ++i) {
+    for (auto& a : acc) a = _mm512_fmadd_ps(a, mul, add);
+  }
+  float lanes[16];
+  __m512 sum = acc[0];
+  for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, acc[j]);
+  _mm512_storeu_ps(lanes, sum);
+  return lanes[0];
+}
+
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long iterations) {
+  __m256 acc[12];
+  for (auto& a : acc) a = _mm256_set1_ps(1.0f);
+  const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
+  for (long i = 0; i < iterations; ++i) {
+    for (auto& a : acc) a = _mm256_fmadd_ps(a, mul, add);
+  }
+  float lanes[8];
+  __m256 sum = acc[0];
+  for (int j = 1; j < 12; ++j) sum = _mm256_add_ps(sum, acc[j]);
+  _mm256_storeu_ps(lanes, sum);
+  return lanes[0];
+}
+
+void BM_Fp32FmaPeak(benchmark::State& state) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const int lanes = avx512 ? 16 : 8;
+  constexpr long kLoop = 20'000'000;
+  const int threads = omp_get_max_threads();
+  double sink = 0.0;
+  for (auto _ : state) {
+#pragma omp parallel reduction(+ : sink)
+    sink += avx512 ? fma_loop_avx512(kLoop) : fma_loop_avx2(kLoop);
+  }
+  benchmark::DoNotOptimize(sink);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * lanes * 12.0 * kLoop * threads,
+                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["threads"] = threads;
+}
+BENCHMARK(BM_Fp32FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
