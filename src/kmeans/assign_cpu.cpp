@@ -22,6 +22,13 @@ constexpr index_t kTileFloats = 1 << 16;  // 256 KiB of distances per thread: st
 constexpr index_t kSumBlock = 4096;       // rows per partial sum of ordered_weighted_sum
 constexpr index_t kBoundBlock = 4096;     // points per task of the bounded pass
 constexpr index_t kMaxHalfGapK = 2048;    // the k × k half-gap test is skipped above this k
+constexpr index_t kFastMovers = 4;
+// Centroid sums: up to kSumChunks runs of points (each at least kMinSumChunkRows, all partial
+// sums within kSumChunkBytes) with their own partial sums, fixed by n, k and d so that results
+// do not depend on the thread count.
+constexpr index_t kSumChunks = 16;
+constexpr index_t kMinSumChunkRows = 4096;
+constexpr index_t kSumChunkBytes = index_t{64} << 20;        // centroids measured exactly when Hamerly's bound fails
 // Relative slack of every bound test: far above double rounding, far below any real gap.
 constexpr double kBoundSlack = 1e-9;
 
@@ -43,9 +50,10 @@ std::pair<float, float> combine_lanes(const float* m1, const float* m2) {
   return {m1[lowest], second};
 }
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_min_ps/_mm512_max_ps.
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their min, max and reduce.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 /// best_two on AVX-512: sixteen lanes of running (smallest, second smallest), then a masked
 /// equality scan for the first position of the smallest.
 __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index_t k) {
@@ -63,10 +71,14 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
-  alignas(64) float lanes1[16], lanes2[16];
-  _mm512_store_ps(lanes1, m1);
-  _mm512_store_ps(lanes2, m2);
-  const auto [first, second] = combine_lanes<16>(lanes1, lanes2);
+  // The smallest over the lanes; the second smallest is the smallest of the lanes' seconds and
+  // of the other lanes' firsts (the first itself again if two lanes hold it).
+  const float first = _mm512_reduce_min_ps(m1);
+  const __mmask16 at_first = _mm512_cmp_ps_mask(m1, _mm512_set1_ps(first), _CMP_EQ_OQ);
+  const float second =
+      (at_first & (at_first - 1)) != 0
+          ? first
+          : std::min(_mm512_reduce_min_ps(m2), _mm512_reduce_min_ps(_mm512_mask_blend_ps(at_first, m1, inf)));
   const __m512 target = _mm512_set1_ps(first);
   for (j = 0; j < k; j += 16) {
     const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
@@ -236,15 +248,22 @@ class CpuLloyd final : public LloydEngine {
   index_t assign_bounded(MatrixView<const float> C) {
     const index_t n = X_.rows(), d = X_.cols(), k = C.rows();
     const std::vector<double> moved = movements(C);
-    // The largest and second largest movement give, for each centroid, the largest of the others.
-    index_t fastest = 0;
-    for (index_t c = 1; c < k; ++c) {
-      if (moved[c] > moved[fastest]) fastest = c;
-    }
-    double runner_up = 0.0;
-    for (index_t c = 0; c < k; ++c) {
-      if (c != fastest) runner_up = std::max(runner_up, moved[c]);
-    }
+    // Centroids by decreasing movement. The first kFastMovers are measured exactly when the
+    // plain bound fails; the rest lower the bound by their largest movement. Two more give,
+    // for any own centroid, the largest movement among the others.
+    std::vector<index_t> by_movement(k);
+    std::iota(by_movement.begin(), by_movement.end(), index_t{0});
+    const index_t ranked = std::min(k, kFastMovers + 2);
+    std::partial_sort(by_movement.begin(), by_movement.begin() + ranked, by_movement.end(),
+                      [&](index_t a, index_t b) { return moved[a] != moved[b] ? moved[a] > moved[b] : a < b; });
+    const index_t fast = std::min(kFastMovers, k - 1);
+    // The largest movement among the centroids from `from` on in by_movement, other than `own`.
+    const auto largest_from = [&](index_t from, index_t own) {
+      for (index_t r = from; r < ranked; ++r) {
+        if (by_movement[r] != own) return moved[by_movement[r]];
+      }
+      return 0.0;
+    };
     const std::vector<double> half_gap = half_gaps(C);
     const Centroids centroids(C);
     const index_t block = block_rows_for(k);
@@ -270,14 +289,29 @@ class CpuLloyd final : public LloydEngine {
 #pragma omp for schedule(dynamic)
       for (index_t t = 0; t < tasks; ++t) {
         for (index_t i = t * kBoundBlock; i < std::min(n, (t + 1) * kBoundBlock); ++i) {
+          const float* x = X_.row(i);
           const std::int32_t label = labels_[i];
-          const double own = exact_sq_distance(X_.row(i), C.row(label), d);
-          second_[i] -= label == fastest ? runner_up : moved[fastest];
-          if (std::sqrt(own) < std::max(half_gap[label], second_[i]) * (1.0 - kBoundSlack)) {
-            distances_[i] = own;
+          const double own = exact_sq_distance(x, C.row(label), d);
+          const double u = std::sqrt(own) / (1.0 - kBoundSlack);
+          distances_[i] = own;
+          // Hamerly: every other centroid moved at most the largest movement among them.
+          const double plain = second_[i] - largest_from(0, label);
+          if (u < std::max(half_gap[label], plain)) {
+            second_[i] = plain;
             continue;
           }
-          std::copy_n(X_.row(i), d, gathered.data() + static_cast<index_t>(rows.size()) * d);
+          // Sharper: the slow centroids moved at most the largest slow movement, and the fast
+          // ones are measured.
+          double sharper = second_[i] - largest_from(fast, label);
+          for (index_t r = 0; r < fast && sharper > u; ++r) {
+            const index_t c = by_movement[r];
+            if (c != label) sharper = std::min(sharper, std::sqrt(exact_sq_distance(x, C.row(c), d)) * (1.0 - kBoundSlack));
+          }
+          if (u < std::max(half_gap[label], sharper)) {
+            second_[i] = sharper;
+            continue;
+          }
+          std::copy_n(x, d, gathered.data() + static_cast<index_t>(rows.size()) * d);
           gathered_norms[rows.size()] = x_norms_[i];
           rows.push_back(i);
           if (static_cast<index_t>(rows.size()) == block) flush();
@@ -316,45 +350,40 @@ class CpuLloyd final : public LloydEngine {
     return gap;
   }
 
-  /// Per-cluster weighted sums in double. A counting sort lists each cluster's points in index
-  /// order; each thread then sums a contiguous range of clusters (balanced by size), so every
-  /// sum is formed in the same order whatever the thread count.
+  /// Per-cluster weighted sums in double. The points are cut into at most kSumChunks runs
+  /// that depend on n, k and d alone; each run is summed in index order into its own partial sums
+  /// (reading X sequentially), and the partials are added in run order — so the result does
+  /// not depend on the thread count.
   void accumulate_clusters(index_t k, AssignOutput& out) {
     const index_t n = X_.rows(), d = X_.cols();
-    out.sums.assign(k * d, 0.0);
-    out.weights.assign(k, 0.0);
-    starts_.assign(k + 1, 0);
-    for (index_t i = 0; i < n; ++i) {
-      ++starts_[labels_[i] + 1];
-      out.weights[labels_[i]] += weights_.empty() ? 1.0 : weights_[i];
-    }
-    std::partial_sum(starts_.begin(), starts_.end(), starts_.begin());
-    by_cluster_.resize(n);
-    std::vector<index_t> next(starts_.begin(), starts_.end() - 1);
-    for (index_t i = 0; i < n; ++i) by_cluster_[next[labels_[i]]++] = i;
-
-    // One contiguous range of clusters per thread, each about n / parts points.
-    const index_t parts = ctx_.threads();
-    std::vector<index_t> ranges(parts + 1, k);
-    ranges[0] = 0;
-    for (index_t c = 0, part = 1; c < k && part < parts; ++c) {
-      while (part < parts && starts_[c + 1] * parts >= part * n) ranges[part++] = c + 1;
-    }
-#pragma omp parallel for schedule(static, 1) num_threads(parts)
-    for (index_t p = 0; p < parts; ++p) {
-      for (index_t c = ranges[p]; c < ranges[p + 1]; ++c) {
-        double* sum = out.sums.data() + c * d;
-        for (index_t at = starts_[c]; at < starts_[c + 1]; ++at) {
-          const index_t i = by_cluster_[at];
-          const float* x = X_.row(i);
-          if (weights_.empty()) {
-            for (index_t j = 0; j < d; ++j) sum[j] += x[j];
-          } else {
-            const double w = weights_[i];
-            for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
-          }
+    const index_t affordable = std::max<index_t>(1, kSumChunkBytes / static_cast<index_t>(sizeof(double) * (k * d + k)));
+    const index_t chunks = std::clamp<index_t>(std::min(n / kMinSumChunkRows, affordable), 1, kSumChunks);
+    const index_t chunk_rows = (n + chunks - 1) / chunks;
+    partial_sums_.assign(chunks * (k * d + k), 0.0);
+#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
+    for (index_t chunk = 0; chunk < chunks; ++chunk) {
+      double* sums = partial_sums_.data() + chunk * (k * d + k);
+      double* weights = sums + k * d;
+      for (index_t i = chunk * chunk_rows; i < std::min(n, (chunk + 1) * chunk_rows); ++i) {
+        const index_t c = labels_[i];
+        const float* x = X_.row(i);
+        double* sum = sums + c * d;
+        if (weights_.empty()) {
+          for (index_t j = 0; j < d; ++j) sum[j] += x[j];
+          weights[c] += 1.0;
+        } else {
+          const double w = weights_[i];
+          for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
+          weights[c] += w;
         }
       }
+    }
+    out.sums.assign(k * d, 0.0);
+    out.weights.assign(k, 0.0);
+    for (index_t chunk = 0; chunk < chunks; ++chunk) {
+      const double* sums = partial_sums_.data() + chunk * (k * d + k);
+      for (index_t j = 0; j < k * d; ++j) out.sums[j] += sums[j];
+      for (index_t c = 0; c < k; ++c) out.weights[c] += sums[k * d + c];
     }
   }
 
@@ -367,8 +396,7 @@ class CpuLloyd final : public LloydEngine {
   std::vector<double> second_;     // lower bound on the distance to the second-nearest centroid
   Matrix<float> previous_;         // centroids of the last pass
   bool bounds_valid_ = false;
-  std::vector<index_t> starts_;      // accumulate_clusters: first position of each cluster in by_cluster_
-  std::vector<index_t> by_cluster_;  // point indices sorted by label, then by index
+  std::vector<double> partial_sums_;  // accumulate_clusters: per run of points, k × d sums then k weights
 };
 
 }  // namespace
