@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/random.hpp"
+#include "kmeans/device_plan.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/error.hpp"
 #include "shoal/kmeans.hpp"
@@ -105,7 +106,7 @@ TEST_P(ExactOracle, LabelsEqualDoublePrecisionLloydAfterEveryIteration) {
   const datasets::Blobs blobs = datasets::make_blobs(c.data);
   std::vector<float> weights;
   if (c.weighted) {
-    detail::Rng rng(11);
+    shoal::detail::Rng rng(11);
     for (index_t i = 0; i < blobs.X.rows(); ++i) weights.push_back(static_cast<float>(0.1 + 3.0 * rng.uniform()));
   }
   std::vector<index_t> starts;
@@ -216,7 +217,7 @@ TEST(KMeans, FewerDistinctPointsThanKIsAnError) {
 TEST(KMeans, CosineClustersDirections) {
   // Two directions at very different scales: cosine separates them where L2 would not.
   std::vector<float> values;
-  detail::Rng rng(3);
+  shoal::detail::Rng rng(3);
   std::vector<std::int32_t> truth;
   for (int i = 0; i < 200; ++i) {
     const double scale = 0.1 + 100.0 * rng.uniform();
@@ -352,6 +353,22 @@ INSTANTIATE_TEST_SUITE_P(Suite, SklearnParity, ::testing::ValuesIn(kSklearn),
                          [](const ::testing::TestParamInfo<SklearnKMeans>& row) {
                            return std::string(row.param.battery) + "_" + row.param.name;
                          });
+
+TEST(DevicePlan, ResidentWhenItFitsStreamedOtherwise) {
+  const detail::DevicePlan roomy = detail::plan_device(1'000'000, 64, 256, std::size_t{8} << 30);
+  EXPECT_TRUE(roomy.resident);
+  EXPECT_EQ(roomy.batch_rows, 1'000'000);
+  EXPECT_LE(roomy.bytes, std::size_t{8} << 30);
+  // X alone (256 MB) does not fit 100 MB: batches, double-buffered, within the budget.
+  const detail::DevicePlan tight = detail::plan_device(1'000'000, 64, 256, std::size_t{100} << 20);
+  EXPECT_FALSE(tight.resident);
+  EXPECT_GT(tight.batch_rows, 0);
+  EXPECT_LT(tight.batch_rows, 1'000'000);
+  EXPECT_LE(tight.tile_rows, tight.batch_rows);
+  EXPECT_LE(tight.bytes, std::size_t{100} << 20);
+  EXPECT_THROW((void)detail::plan_device(1'000'000, 64, 256, std::size_t{1} << 20), OutOfMemory);
+  EXPECT_EQ(estimate_device_memory(1'000'000, 64, {.k = 256}), roomy.bytes);
+}
 
 // CUDA against CPU, from the same initial centroids (skipped without a device).
 struct CudaCase {
