@@ -56,18 +56,18 @@ std::pair<float, float> combine_lanes(const float* m1, const float* m2) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 /// best_two on AVX-512: sixteen lanes of running (smallest, second smallest), then a masked
 /// equality scan for the first position of the smallest.
-__attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index_t k) {
+__attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const float* add, index_t k) {
   const __m512 inf = _mm512_set1_ps(kInf);
   __m512 m1 = inf, m2 = inf;
   index_t j = 0;
   for (; j + 16 <= k; j += 16) {
-    const __m512 x = _mm512_loadu_ps(v + j);
+    const __m512 x = _mm512_add_ps(_mm512_loadu_ps(v + j), _mm512_loadu_ps(add + j));
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
   const auto tail = static_cast<__mmask16>((1u << (k - j)) - 1u);
   if (tail != 0) {
-    const __m512 x = _mm512_mask_loadu_ps(inf, tail, v + j);
+    const __m512 x = _mm512_add_ps(_mm512_mask_loadu_ps(inf, tail, v + j), _mm512_maskz_loadu_ps(tail, add + j));
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
@@ -82,7 +82,8 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
   const __m512 target = _mm512_set1_ps(first);
   for (j = 0; j < k; j += 16) {
     const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
-    const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, v + j), target, _CMP_EQ_OQ);
+    const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, v + j), _mm512_maskz_loadu_ps(valid, add + j));
+    const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, x, target, _CMP_EQ_OQ);
     if (hit != 0) return {first, second, j + __builtin_ctz(hit)};
   }
   return {first, second, 0};
@@ -90,49 +91,80 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
 #pragma GCC diagnostic pop
 
 /// best_two for any x86-64: sixteen independent lanes the compiler can vectorise, then a scan.
-BestTwo best_two_portable(const float* v, index_t k) {
+BestTwo best_two_portable(const float* v, const float* add, index_t k) {
   constexpr int kLanes = 16;
   float m1[kLanes], m2[kLanes];
   for (int l = 0; l < kLanes; ++l) m1[l] = m2[l] = kInf;
   index_t j = 0;
   for (; j + kLanes <= k; j += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
-      const float x = v[j + l];
+      const float x = v[j + l] + add[j + l];
       m2[l] = std::min(m2[l], std::max(m1[l], x));
       m1[l] = std::min(m1[l], x);
     }
   }
   for (int l = 0; j < k; ++j, ++l) {
-    m2[l] = std::min(m2[l], std::max(m1[l], v[j]));
-    m1[l] = std::min(m1[l], v[j]);
+    const float x = v[j] + add[j];
+    m2[l] = std::min(m2[l], std::max(m1[l], x));
+    m1[l] = std::min(m1[l], x);
   }
   const auto [first, second] = combine_lanes<kLanes>(m1, m2);
-  return {first, second, std::find(v, v + k, first) - v};
+  index_t at = 0;
+  while (v[at] + add[at] != first) ++at;
+  return {first, second, at};
 }
 
-/// The two smallest values of v[0..k) and where the smallest first occurs.
-BestTwo best_two(const float* v, index_t k) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 ? best_two_avx512(v, k) : best_two_portable(v, k);
-}
+/// The two smallest values of v[j] + add[j] over j < k, and where the smallest first occurs.
+BestTwo best_two(const float* v, const float* add, index_t k);
 
-/// ‖x − c‖² in double with eight partial sums in a fixed order (vectorisable, and the same
-/// bits in every clone: the build does not contract multiply-adds).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-double exact_sq_distance(const float* x, const float* c, index_t d) {
+/// ‖x − c‖² in double with eight partial sums (element j into sum j mod 8), combined in a
+/// fixed tree: the same bits on every machine (the build does not contract multiply-adds).
+double exact_sq_distance_portable(const float* x, const float* c, index_t d) {
   double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  index_t j = 0;
-  for (; j + 8 <= d; j += 8) {
-    for (int l = 0; l < 8; ++l) {
-      const double diff = static_cast<double>(x[j + l]) - c[j + l];
-      partial[l] += diff * diff;
-    }
-  }
-  for (int l = 0; j < d; ++j, ++l) {
+  for (index_t j = 0; j < d; ++j) {
     const double diff = static_cast<double>(x[j]) - c[j];
-    partial[l] += diff * diff;
+    partial[j % 8] += diff * diff;
   }
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+#pragma GCC diagnostic push  // as for best_two_avx512
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+/// The same sums on AVX-512: lane l of one register holds partial sum l.
+__attribute__((target("avx512f"))) double exact_sq_distance_avx512(const float* x, const float* c, index_t d) {
+  __m512d acc = _mm512_setzero_pd();
+  index_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const __m512d diff = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)), _mm512_cvtps_pd(_mm256_loadu_ps(c + j)));
+    acc = _mm512_add_pd(acc, _mm512_mul_pd(diff, diff));
+  }
+  if (j < d) {
+    const auto tail = static_cast<__mmask16>((1u << (d - j)) - 1u);
+    const __m512d diff = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(tail, x + j))),
+                                       _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(tail, c + j))));
+    acc = _mm512_add_pd(acc, _mm512_mul_pd(diff, diff));
+  }
+  alignas(64) double partial[8];
+  _mm512_store_pd(partial, acc);
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+#pragma GCC diagnostic pop
+
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+
+double exact_sq_distance(const float* x, const float* c, index_t d) {
+  return kHasAvx512 ? exact_sq_distance_avx512(x, c, d) : exact_sq_distance_portable(x, c, d);
+}
+
+BestTwo best_two(const float* v, const float* add, index_t k) {
+  return kHasAvx512 ? best_two_avx512(v, add, k) : best_two_portable(v, add, k);
+}
+
+/// sum[j] += w·x[j] in double (w = 1 without weights).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void add_row(double* sum, const float* x, index_t d, double w) {
+  for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
 }
 
 /// What assigning one row found.
@@ -165,17 +197,16 @@ struct RowBlock {
   const float* norms;  // ‖x‖² of each row
 };
 
-/// Assigns a block of rows: one GEMM of the block against all centroids into `tile`, then per
-/// row the best two candidates; rows whose gap is within twice the rounding bound are decided
+/// Assigns a block of rows: one GEMM of the block against all centroids into `tile` (−2·x·c),
+/// then per row the best two of v_j = ‖c_j‖² − 2·x·c_j; rows whose gap is within twice the rounding bound are decided
 /// in double over all centroids.
 void assign_block(const RowBlock& block, const Centroids& centroids, float* tile, RowResult* out) {
   const MatrixView<const float> C = centroids.view;
   const index_t k = C.rows(), d = C.cols();
-  for (index_t r = 0; r < block.rows; ++r) std::memcpy(tile + r * k, centroids.norms.data(), sizeof(float) * k);
-  gemm_abt(block.rows, k, d, -2.0f, block.data, block.stride, C.data(), C.stride(), 1.0f, tile, k);
+  gemm_abt(block.rows, k, d, -2.0f, block.data, block.stride, C.data(), C.stride(), 0.0f, tile, k);
   for (index_t r = 0; r < block.rows; ++r) {
     const float* x = block.data + r * block.stride;
-    const BestTwo best = best_two(tile + r * k, k);
+    const BestTwo best = best_two(tile + r * k, centroids.norms.data(), k);  // v_j = ‖c_j‖² − 2·x·c_j
     const double x_norm = block.norms[r];
     const double error = centroids.unit_error * (centroids.norm_max + 2.0 * std::sqrt(x_norm * centroids.norm_max));
     RowResult& result = out[r];
@@ -367,15 +398,9 @@ class CpuLloyd final : public LloydEngine {
       for (index_t i = chunk * chunk_rows; i < std::min(n, (chunk + 1) * chunk_rows); ++i) {
         const index_t c = labels_[i];
         const float* x = X_.row(i);
-        double* sum = sums + c * d;
-        if (weights_.empty()) {
-          for (index_t j = 0; j < d; ++j) sum[j] += x[j];
-          weights[c] += 1.0;
-        } else {
-          const double w = weights_[i];
-          for (index_t j = 0; j < d; ++j) sum[j] += w * x[j];
-          weights[c] += w;
-        }
+        const double w = weights_.empty() ? 1.0 : weights_[i];
+        add_row(sums + c * d, x, d, w);
+        weights[c] += w;
       }
     }
     out.sums.assign(k * d, 0.0);
