@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shoal/matrix.hpp"
@@ -74,5 +75,8 @@ void write_matrix(const std::filesystem::path& path, MatrixView<const float> mat
 /// `.txt`), one label per line.
 void write_labels(const std::filesystem::path& path, std::span<const std::int32_t> labels);
 void write_labels(const std::filesystem::path& path, std::span<const std::int64_t> labels);
+
+/// Writes `text` as the whole content of the file, atomically (as every writer here).
+void write_text(const std::filesystem::path& path, std::string_view text);
 
 }  // namespace shoal::io

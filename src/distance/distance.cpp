@@ -1,6 +1,7 @@
 #include "distance/distance.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
@@ -38,6 +39,19 @@ template void sq_l2_tile<float>(MatrixView<const float>, const float*, MatrixVie
                                 const float*, float*, index_t);
 template void sq_l2_tile<double>(MatrixView<const double>, const double*, MatrixView<const double>,
                                  const double*, double*, index_t);
+
+Matrix<float> unit_rows(MatrixView<const float> X, const char* what) {
+  Matrix<float> unit(X.rows(), X.cols());
+  for (index_t i = 0; i < X.rows(); ++i) {
+    const float* row = X.row(i);
+    double norm = 0.0;
+    for (index_t j = 0; j < X.cols(); ++j) norm += static_cast<double>(row[j]) * row[j];
+    SHOAL_EXPECTS(norm > 0.0, what, " row ", i, " is all zeros, which has no cosine distance");
+    const double scale = 1.0 / std::sqrt(norm);
+    for (index_t j = 0; j < X.cols(); ++j) unit(i, j) = static_cast<float>(row[j] * scale);
+  }
+  return unit;
+}
 
 Matrix<float> pairwise_sq_l2_cpu(const Context& ctx, MatrixView<const float> X,
                                  MatrixView<const float> Y) {

@@ -21,6 +21,10 @@ template <class T>
 void sq_l2_tile(MatrixView<const T> X, const T* x_norms, MatrixView<const T> Y, const T* y_norms,
                 T* out, index_t ld);
 
+/// A copy of X with every row scaled to unit Euclidean length, for the cosine metric.
+/// @throws InvalidArgument naming the first zero row (cosine distance is undefined there)
+[[nodiscard]] Matrix<float> unit_rows(MatrixView<const float> X, const char* what);
+
 /// The full `[m × n]` matrix of squared distances on the backend `ctx` picks.
 [[nodiscard]] Matrix<float> pairwise_sq_l2(const Context& ctx, MatrixView<const float> X,
                                            MatrixView<const float> Y);

@@ -136,6 +136,12 @@ void write_matrix(const std::filesystem::path& path, MatrixView<const float> mat
   });
 }
 
+void write_text(const std::filesystem::path& path, std::string_view text) {
+  detail::AtomicFile file(path);
+  file.write(text);
+  file.commit();
+}
+
 void write_labels(const std::filesystem::path& path, std::span<const std::int32_t> labels) {
   detail::write_labels_as(path, labels, DType::Int32);
 }

@@ -118,7 +118,8 @@ BestTwo best_two_portable(const float* v, const float* add, index_t k) {
 BestTwo best_two(const float* v, const float* add, index_t k);
 
 /// ‖x − c‖² in double with eight partial sums (element j into sum j mod 8), combined in a
-/// fixed tree: the same bits on every machine (the build does not contract multiply-adds).
+/// fixed tree, so the AVX-512 version below sums in the same order. (Where the compiler fuses
+/// multiply-adds the last bits can differ between CPUs; on one machine they never vary.)
 double exact_sq_distance_portable(const float* x, const float* c, index_t d) {
   double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (index_t j = 0; j < d; ++j) {

@@ -75,12 +75,7 @@ Matrix<float> copy_rows(MatrixView<const float> view) {
   return copy;
 }
 
-/// A copy of `view` with unit rows, for the cosine metric.
-Matrix<float> unit_rows(MatrixView<const float> view, const char* what) {
-  Matrix<float> copy = copy_rows(view);
-  detail::normalize_rows(copy.view(), what);
-  return copy;
-}
+using shoal::detail::unit_rows;
 
 index_t distinct_rows(MatrixView<const float> X) {
   std::set<std::vector<float>> rows;

@@ -59,17 +59,6 @@ std::vector<index_t> farthest_points(std::span<const double> distances, index_t 
   return order;
 }
 
-void normalize_rows(MatrixView<float> X, const char* what) {
-  for (index_t i = 0; i < X.rows(); ++i) {
-    float* row = X.row(i);
-    double norm = 0.0;
-    for (index_t j = 0; j < X.cols(); ++j) norm += static_cast<double>(row[j]) * row[j];
-    SHOAL_EXPECTS(norm > 0.0, what, " row ", i, " is all zeros, which has no cosine distance");
-    const double scale = 1.0 / std::sqrt(norm);
-    for (index_t j = 0; j < X.cols(); ++j) row[j] = static_cast<float>(row[j] * scale);
-  }
-}
-
 RunOutcome run_lloyd(const Context& ctx, LloydEngine& engine, MatrixView<const float> X,
                      std::span<const float> weights, Matrix<float>& centroids, const Params& params,
                      double tolerance) {

@@ -57,8 +57,4 @@ RunOutcome run_lloyd(const Context& ctx, LloydEngine& engine, MatrixView<const f
 /// Indices of the `count` largest distances, largest first, ties to the lowest index.
 [[nodiscard]] std::vector<index_t> farthest_points(std::span<const double> distances, index_t count);
 
-/// Scales every row to unit Euclidean length in place.
-/// @throws InvalidArgument naming the first zero row (cosine distance is undefined there)
-void normalize_rows(MatrixView<float> X, const char* what);
-
 }  // namespace shoal::kmeans::detail

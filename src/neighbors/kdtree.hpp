@@ -1,0 +1,66 @@
+#pragma once
+// A kd-tree for exact searches in low dimensions: the kNN graph, and the "nearest point of
+// another component" searches of the HDBSCAN spanning tree. Points are stored in tree order
+// and transposed (dimension-major), so that a leaf's distances to a query are computed in
+// float, sixteen or eight points at a time. Float distances only prune and rank; every
+// result that matters is measured again in double, with the float rounding accounted for.
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "shoal/matrix.hpp"
+
+namespace shoal::neighbors::detail {
+
+class KdTree {
+ public:
+  explicit KdTree(MatrixView<const float> X);
+
+  /// Scratch of a depth-first search: (node, its squared box distance) still to visit.
+  using Stack = std::vector<std::pair<index_t, float>>;
+
+  /// The `count` smallest float squared distances from row `query` (itself included), in
+  /// increasing order as (distance, index) pairs. Points left out have a float squared
+  /// distance at least the last one's.
+  void nearest(index_t query, index_t count, std::vector<std::pair<float, std::int32_t>>& out, Stack& stack,
+               std::vector<float>& scratch) const;
+
+  /// `nearest` for every point of a leaf at once (the queries share one traversal, pruned by
+  /// the distance between bounding boxes): out[i] receives the list of the leaf's i-th point.
+  void nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vector<std::pair<float, std::int32_t>>>& out,
+                        Stack& stack, std::vector<float>& scratch) const;
+
+  /// Relative bound of float squared distances computed here: the exact value is at least the
+  /// float one times (1 − float_error()).
+  [[nodiscard]] double float_error() const { return float_error_; }
+
+  // The structure, for searches with their own pruning rules (the HDBSCAN spanning tree).
+  struct Node {
+    index_t begin = 0, end = 0;     ///< points [begin, end) in tree order
+    index_t left = -1, right = -1;  ///< children, −1 for a leaf
+  };
+  [[nodiscard]] const std::vector<Node>& nodes() const { return nodes_; }
+  [[nodiscard]] index_t point_at(index_t position) const { return order_[position]; }
+  [[nodiscard]] index_t position_of(index_t point) const { return position_[point]; }
+  /// Float lower bound of the squared distance from x to the node's bounding box.
+  [[nodiscard]] float box_sq_distance(const float* x, index_t node) const;
+  /// Float lower bound of the squared distance between two nodes' bounding boxes.
+  [[nodiscard]] float box_box_sq_distance(index_t a, index_t b) const;
+  /// Float squared distances from x to the points of a leaf, into out[0 .. end − begin).
+  void leaf_sq_distances(const float* x, index_t node, float* out) const;
+
+ private:
+  index_t build(index_t begin, index_t end);
+
+  MatrixView<const float> X_;
+  index_t d_;
+  std::vector<index_t> order_;     // tree position → point
+  std::vector<index_t> position_;  // point → tree position
+  std::vector<float> columns_;     // [d × n] the points in tree order, dimension-major
+  std::vector<Node> nodes_;
+  std::vector<float> low_, high_;  // [nodes × d] bounding boxes
+  double float_error_;
+};
+
+}  // namespace shoal::neighbors::detail

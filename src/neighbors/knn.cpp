@@ -1,0 +1,118 @@
+#include "neighbors/knn.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/check.hpp"
+#include "core/validate.hpp"
+#include "distance/distance.hpp"
+
+namespace shoal::neighbors {
+
+std::string_view to_string(Index index) {
+  switch (index) {
+    case Index::Auto: return "auto";
+    case Index::KdTree: return "kdtree";
+    case Index::Flat: return "flat";
+    case Index::Hnsw: return "hnsw";
+    case Index::Ivf: return "ivf";
+  }
+  return "unknown";
+}
+
+Index parse_index(std::string_view name) {
+  for (const Index index : {Index::Auto, Index::KdTree, Index::Flat, Index::Hnsw, Index::Ivf}) {
+    if (name == to_string(index)) return index;
+  }
+  throw InvalidArgument(shoal::detail::concat("unknown kNN index '", name, "' (expected auto, kdtree, flat, hnsw or ivf)"));
+}
+
+namespace detail {
+
+double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int32_t>& candidates, index_t k,
+                  std::int32_t* indices, double* distances) {
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  candidates.erase(std::remove(candidates.begin(), candidates.end(), static_cast<std::int32_t>(self)), candidates.end());
+  std::vector<std::pair<double, std::int32_t>> ranked;
+  ranked.reserve(candidates.size());
+  for (const std::int32_t c : candidates) {
+    if (c >= 0) ranked.emplace_back(exact_sq_distance(X.row(self), X.row(c), X.cols()), c);
+  }
+  SHOAL_ASSERT(static_cast<index_t>(ranked.size()) >= k, "point ", self, " has ", ranked.size(),
+               " candidates for ", k, " neighbours");
+  const index_t sorted = std::min<index_t>(k + 1, static_cast<index_t>(ranked.size()));
+  std::partial_sort(ranked.begin(), ranked.begin() + sorted, ranked.end());
+  for (index_t j = 0; j < k; ++j) {
+    indices[j] = ranked[j].second;
+    distances[j] = std::sqrt(ranked[j].first);
+  }
+  return sorted > k ? std::sqrt(ranked[k].first) : std::numeric_limits<double>::infinity();
+}
+
+double float_ranked_radius(double next, double last_float_sq, double x_norm, double largest_norm, index_t d) {
+  const double error = 2.0 * (static_cast<double>(d) + 4.0) * std::ldexp(1.0, -24) * (x_norm + largest_norm);
+  return std::min(next, std::sqrt(std::max(0.0, last_float_sq - error)));
+}
+
+void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
+                         const std::int32_t* candidates, const float* last_sq, std::span<const double> norms,
+                         Neighbors& out) {
+  const index_t n = X.rows(), k = out.k, d = X.cols();
+  const double largest_norm = norms.empty() ? 0.0 : *std::max_element(norms.begin(), norms.end());
+#pragma omp parallel num_threads(ctx.threads())
+  {
+    std::vector<std::int32_t> row;
+#pragma omp for schedule(dynamic, 256)
+    for (index_t r = 0; r < rows; ++r) {
+      const index_t i = first + r;
+      row.assign(candidates + r * count, candidates + (r + 1) * count);
+      row.erase(std::remove(row.begin(), row.end(), -1), row.end());
+      if (static_cast<index_t>(row.size()) < std::min(n, k + 1)) {
+        // An approximate index returned too few: every point is a candidate for this row.
+        row.resize(static_cast<std::size_t>(n));
+        std::iota(row.begin(), row.end(), 0);
+      }
+      const double next = finish_row(X, i, row, k, out.indices.data() + i * k, out.distances.data() + i * k);
+      const double last = count >= n ? std::numeric_limits<double>::infinity() : static_cast<double>(last_sq[r]);
+      out.radius[i] = norms.empty() ? 0.0 : float_ranked_radius(next, last, norms[i], largest_norm, d);
+    }
+  }
+}
+
+std::vector<double> sq_norms(MatrixView<const float> X) {
+  std::vector<double> norms(static_cast<std::size_t>(X.rows()), 0.0);
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols(); ++j) norms[i] += static_cast<double>(X(i, j)) * X(i, j);
+  }
+  return norms;
+}
+
+Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params) {
+  const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(X.rows()) * static_cast<double>(X.cols());
+#ifdef SHOAL_WITH_CUDA
+  if (ctx.backend_for(flops) == Backend::Cuda) return search_cuda(ctx, X, k);
+#else
+  (void)flops;
+#endif
+  Index index = params.index;
+  if (index == Index::Auto) index = X.cols() <= 16 ? Index::KdTree : Index::Flat;
+  return index == Index::KdTree ? search_kdtree(ctx, X, k) : search_faiss(ctx, X, k, params, index);
+}
+
+}  // namespace detail
+
+KnnGraph knn_graph(const Context& ctx, MatrixView<const float> X, index_t k, Metric metric, const IndexParams& params) {
+  shoal::detail::check_data(ctx, X, "the data");
+  SHOAL_EXPECTS(k >= 1 && k <= X.rows() - 1, "k = ", k, " must be between 1 and n - 1 = ", X.rows() - 1);
+  const Matrix<float> unit = metric == Metric::Cosine ? shoal::detail::unit_rows(X, "data") : Matrix<float>();
+  const detail::Neighbors found = detail::search(ctx, metric == Metric::Cosine ? unit.view() : X, k, params);
+  KnnGraph graph{Matrix<std::int32_t>(X.rows(), k, found.indices), Matrix<float>(X.rows(), k), found.index};
+  std::transform(found.distances.begin(), found.distances.end(), graph.distances.data(),
+                 [](double d) { return static_cast<float>(d); });
+  return graph;
+}
+
+}  // namespace shoal::neighbors

@@ -1,0 +1,70 @@
+#pragma once
+// The kNN searches behind shoal/neighbors.hpp, with what the HDBSCAN spanning tree needs on
+// top of the public graph: exact distances in double, and for every point a certified radius
+// inside which every neighbour is listed.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "shoal/neighbors.hpp"
+
+namespace shoal::neighbors::detail {
+
+struct Neighbors {
+  index_t n = 0;
+  index_t k = 0;
+  std::vector<std::int32_t> indices;  ///< [n × k], nearest first, ties to the lower index
+  std::vector<double> distances;      ///< [n × k] exact Euclidean distances, in double
+  /// [n] every point not listed for i is at least radius[i] from it (0 when the search cannot
+  /// vouch for that, as with HNSW and IVF).
+  std::vector<double> radius;
+  Index index = Index::Auto;
+  Backend backend = Backend::Cpu;
+};
+
+/// The k nearest neighbours of every row of X (already unit rows for cosine), the row itself
+/// excluded, on the backend `ctx` picks.
+[[nodiscard]] Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params);
+
+[[nodiscard]] Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k);
+[[nodiscard]] Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k,
+                                     const IndexParams& params, Index index);
+/// Defined only in CUDA builds.
+[[nodiscard]] Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k);
+
+/// Exact squared distance between two float rows, in double.
+inline double exact_sq_distance(const float* a, const float* b, index_t d) {
+  double sum = 0.0;
+  for (index_t j = 0; j < d; ++j) {
+    const double diff = static_cast<double>(a[j]) - b[j];
+    sum += diff * diff;
+  }
+  return sum;
+}
+
+/// Turns candidates of point `self` (any order, self possibly among them) into its list: exact
+/// distances, sorted by (distance, index), self dropped, the first k kept. Writes k entries and
+/// returns the distance of the first candidate left out (∞ if none).
+double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int32_t>& candidates, index_t k,
+                  std::int32_t* indices, double* distances);
+
+/// Finishes rows [first, first + rows) of `out` from a float-ranked search: row r's `count`
+/// candidates (−1 for none) and the float squared distance of its last one. With `norms`
+/// (‖x‖² of every row, from sq_norms) the radius is certified by float_ranked_radius; without,
+/// it is 0. OpenMP over rows.
+void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
+                         const std::int32_t* candidates, const float* last_sq, std::span<const double> norms,
+                         Neighbors& out);
+
+/// The certified radius of a search that ranked points by float distances (the expanded form,
+/// off from the exact squared distance by at most (d + 4)·2⁻²³·(‖x‖² + ‖y‖²)): points it did
+/// not return are at least its last float distance less that error; candidates it returned
+/// but left unlisted are at least `next`.
+[[nodiscard]] double float_ranked_radius(double next, double last_float_sq, double x_norm, double largest_norm,
+                                         index_t d);
+
+/// ‖x_i‖² of every row, in double.
+[[nodiscard]] std::vector<double> sq_norms(MatrixView<const float> X);
+
+}  // namespace shoal::neighbors::detail

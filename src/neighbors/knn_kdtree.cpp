@@ -1,0 +1,63 @@
+// Exact kNN on shoal's kd-tree (kdtree.hpp): float distances find candidates, double distances
+// rank them, and the search widens until the float rounding cannot hide a closer point.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/check.hpp"
+#include "neighbors/kdtree.hpp"
+#include "neighbors/knn.hpp"
+
+namespace shoal::neighbors::detail {
+
+Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k) {
+  SHOAL_EXPECTS(X.rows() <= INT32_MAX, "the kd-tree handles at most 2^31 - 1 points, got ", X.rows());
+  const KdTree tree(X);
+  const index_t n = X.rows();
+  Neighbors out;
+  out.n = n;
+  out.k = k;
+  out.index = Index::KdTree;
+  out.indices.resize(n * k);
+  out.distances.resize(n * k);
+  out.radius.resize(n);
+  const double shrink = 1.0 - tree.float_error();
+  std::vector<index_t> leaves;
+  for (std::size_t i = 0; i < tree.nodes().size(); ++i) {
+    if (tree.nodes()[i].left < 0) leaves.push_back(static_cast<index_t>(i));
+  }
+  const index_t wanted = std::min(n, k + 5);  // k + 1 (the point itself) and a few more
+#pragma omp parallel num_threads(ctx.threads())
+  {
+    std::vector<std::vector<std::pair<float, std::int32_t>>> lists;
+    std::vector<std::pair<float, std::int32_t>> found;
+    std::vector<std::int32_t> candidates;
+    KdTree::Stack stack;
+    std::vector<float> scratch;
+    // A leaf's points share one traversal; they are neighbours, so they need the same leaves.
+#pragma omp for schedule(dynamic, 16)
+    for (std::size_t l = 0; l < leaves.size(); ++l) {
+      tree.nearest_for_leaf(leaves[l], wanted, lists, stack, scratch);
+      const auto& leaf = tree.nodes()[leaves[l]];
+      for (index_t q = 0; q < leaf.end - leaf.begin; ++q) {
+        const index_t i = tree.point_at(leaf.begin + q);
+        // Widen, one query at a time, while the listed k-th distance is not strictly inside
+        // the certified radius (so no point left out can equal or beat it).
+        found = lists[q];
+        for (index_t count = wanted;; count = std::min(n, 2 * count)) {
+          if (count > wanted) tree.nearest(i, count, found, stack, scratch);
+          candidates.clear();
+          for (const auto& entry : found) candidates.push_back(entry.second);
+          const double next = finish_row(X, i, candidates, k, out.indices.data() + i * k, out.distances.data() + i * k);
+          const double beyond = count == n ? std::numeric_limits<double>::infinity()
+                                           : std::sqrt(static_cast<double>(found.back().first) * shrink);
+          out.radius[i] = std::min(next, beyond);
+          if (count == n || out.distances[i * k + k - 1] < beyond) break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace shoal::neighbors::detail

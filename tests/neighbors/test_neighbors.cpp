@@ -1,0 +1,126 @@
+// kNN graphs against brute force, for every index.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "neighbors/knn.hpp"
+#include "shoal/datasets.hpp"
+#include "shoal/error.hpp"
+#include "shoal/neighbors.hpp"
+#include "support/test_support.hpp"
+
+namespace shoal::neighbors {
+namespace {
+
+/// Exact neighbours by brute force in double: sorted by (distance, index), self excluded.
+std::vector<std::vector<std::pair<double, std::int32_t>>> brute(const Matrix<float>& X, index_t k) {
+  std::vector<std::vector<std::pair<double, std::int32_t>>> out(X.rows());
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.rows(); ++j) {
+      if (j != i) out[i].emplace_back(std::sqrt(detail::exact_sq_distance(X.row(i), X.row(j), X.cols())), static_cast<std::int32_t>(j));
+    }
+    std::sort(out[i].begin(), out[i].end());
+    out[i].resize(k);
+  }
+  return out;
+}
+
+struct Case {
+  const char* why;
+  datasets::BlobsParams data;
+  index_t k;
+  Index index;
+};
+
+std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.why; }
+
+class ExactKnn : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ExactKnn, EqualsBruteForce) {
+  const Case& c = GetParam();
+  const datasets::Blobs blobs = datasets::make_blobs(c.data);
+  const KnnGraph graph = knn_graph(Context(Backend::Cpu), blobs.X, c.k, Metric::L2, {.index = c.index});
+  const auto expected = brute(blobs.X, c.k);
+  for (index_t i = 0; i < blobs.X.rows(); ++i) {
+    for (index_t j = 0; j < c.k; ++j) {
+      ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << "point " << i << ", neighbour " << j;
+      ASSERT_FLOAT_EQ(graph.distances(i, j), static_cast<float>(expected[i][j].first));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ExactKnn,
+                         ::testing::Values(Case{"kd-tree 2-d", {.n = 500, .d = 2, .centers = 3, .seed = 1}, 10, Index::KdTree},
+                                           Case{"kd-tree 12-d", {.n = 400, .d = 12, .centers = 4, .seed = 2}, 7, Index::KdTree},
+                                           Case{"flat 40-d", {.n = 300, .d = 40, .centers = 3, .std = 3.0, .seed = 3}, 12, Index::Flat},
+                                           Case{"k = n - 1", {.n = 30, .d = 3, .centers = 2, .seed = 4}, 29, Index::Auto}),
+                         [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
+
+TEST(Knn, DuplicatesAreNeighboursAtZero) {
+  const Matrix<float> X(4, 1, {2, 2, 2, 5});
+  const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 2);
+  EXPECT_EQ(graph.indices(0, 0), 1);
+  EXPECT_EQ(graph.indices(0, 1), 2);
+  EXPECT_EQ(graph.distances(0, 1), 0.0f);
+  EXPECT_EQ(graph.indices(3, 0), 0);  // a tie among 0, 1, 2 goes to the lowest index
+}
+
+TEST(Knn, RadiusBoundsEveryUnlistedPoint) {
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 400, .d = 20, .centers = 4, .std = 2.0, .seed = 5});
+  for (const Index index : {Index::KdTree, Index::Flat}) {
+    const detail::Neighbors found = detail::search(Context(Backend::Cpu), blobs.X, 6, {.index = index});
+    for (index_t i = 0; i < blobs.X.rows(); ++i) {
+      for (index_t j = 0; j < blobs.X.rows(); ++j) {
+        const bool listed = j == i || std::find(found.indices.begin() + i * 6, found.indices.begin() + (i + 1) * 6, j) !=
+                                          found.indices.begin() + (i + 1) * 6;
+        if (!listed) {
+          ASSERT_GE(std::sqrt(detail::exact_sq_distance(blobs.X.row(i), blobs.X.row(j), 20)), found.radius[i]);
+        }
+      }
+      ASSERT_GE(found.radius[i], found.distances[i * 6 + 5] * (1 - 1e-3)) << "a useful radius";
+    }
+  }
+}
+
+TEST(Knn, ApproximateIndexesFindMostNeighbours) {
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 3000, .d = 16, .centers = 10, .std = 1.0, .seed = 6});
+  const auto expected = brute(blobs.X, 10);
+  for (const Index index : {Index::Hnsw, Index::Ivf}) {
+    const KnnGraph graph = knn_graph(Context(Backend::Cpu), blobs.X, 10, Metric::L2, {.index = index});
+    EXPECT_EQ(graph.index, index);
+    index_t hits = 0;
+    for (index_t i = 0; i < blobs.X.rows(); ++i) {
+      for (index_t j = 0; j < 10; ++j) {
+        for (index_t e = 0; e < 10; ++e) hits += graph.indices(i, j) == expected[i][e].second;
+      }
+    }
+    EXPECT_GT(static_cast<double>(hits) / (3000.0 * 10), 0.9) << to_string(index);
+  }
+}
+
+TEST(Knn, CosineUsesUnitRows) {
+  const Matrix<float> X(3, 2, {1, 0, 10, 1, 0, 5});
+  const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 1, Metric::Cosine);
+  EXPECT_EQ(graph.indices(0, 0), 1);  // (1, 0) and (10, 1) point almost the same way
+  EXPECT_EQ(graph.indices(2, 0), 1);
+}
+
+TEST(Knn, BadInputIsRejected) {
+  const Matrix<float> X(5, 2);
+  EXPECT_THROW((void)knn_graph(Context(Backend::Cpu), X, 0), InvalidArgument);
+  EXPECT_THROW((void)knn_graph(Context(Backend::Cpu), X, 5), InvalidArgument);
+  EXPECT_THROW((void)parse_index("annoy"), InvalidArgument);
+}
+
+TEST(KnnCuda, AgreesWithCpu) {
+  SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 20000, .d = 24, .centers = 10, .std = 2.0, .seed = 7});
+  const KnnGraph cpu = knn_graph(Context(Backend::Cpu), blobs.X, 15, Metric::L2, {.index = Index::Flat});
+  const KnnGraph gpu = knn_graph(Context(Backend::Cuda), blobs.X, 15);
+  index_t same = 0;
+  for (index_t i = 0; i < cpu.indices.rows() * 15; ++i) same += cpu.indices.data()[i] == gpu.indices.data()[i];
+  EXPECT_GT(static_cast<double>(same) / (20000.0 * 15), 0.999);
+}
+
+}  // namespace
+}  // namespace shoal::neighbors
