@@ -1,0 +1,296 @@
+#include "hdbscan/hierarchy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/check.hpp"
+
+namespace shoal::hdbscan::detail {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+/// λ = 1 / distance, ∞ at distance 0 (duplicate points), as the hdbscan package.
+double lambda_of(double distance) { return distance > 0.0 ? 1.0 / distance : kInfinity; }
+
+/// Nodes of the single-linkage subtree under `root` in breadth-first order, left before
+/// right (hdbscan's bfs_from_hierarchy).
+void bfs(const std::vector<Merge>& merges, index_t n, std::int64_t root, std::vector<std::int64_t>& out) {
+  out.clear();
+  out.push_back(root);
+  for (std::size_t at = 0; at < out.size(); ++at) {
+    if (out[at] >= n) {
+      const Merge& merge = merges[out[at] - n];
+      out.push_back(merge.left);
+      out.push_back(merge.right);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Merge> single_linkage(const SpanningTree& tree, index_t n) {
+  SHOAL_ASSERT(static_cast<index_t>(tree.u.size()) == n - 1, "a spanning tree of ", n, " points has ", tree.u.size(),
+               " edges");
+  std::vector<std::int64_t> parent(2 * n - 1, -1), size(2 * n - 1, 0);
+  std::fill(size.begin(), size.begin() + n, 1);
+  const auto find = [&](std::int64_t x) {
+    std::int64_t root = x;
+    while (parent[root] != -1) root = parent[root];
+    while (parent[x] != -1 && parent[x] != root) x = std::exchange(parent[x], root);
+    return root;
+  };
+  std::vector<Merge> merges;
+  merges.reserve(n - 1);
+  std::int64_t next = n;
+  for (std::size_t e = 0; e < tree.u.size(); ++e) {
+    const std::int64_t a = find(tree.u[e]), b = find(tree.v[e]);
+    merges.push_back({a, b, tree.weight[e], size[a] + size[b]});
+    parent[a] = parent[b] = next;
+    size[next] = size[a] + size[b];
+    ++next;
+  }
+  return merges;
+}
+
+CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_size) {
+  const index_t n = static_cast<index_t>(merges.size()) + 1;
+  const std::int64_t root = 2 * (n - 1);
+  CondensedTree tree;
+  std::vector<std::int64_t> nodes, subtree;
+  bfs(merges, n, root, nodes);
+  std::vector<std::int64_t> relabel(root + 1, 0);
+  std::vector<char> ignore(root + 1, 0);
+  relabel[root] = n;
+  std::int64_t next_label = n + 1;
+  const auto emit = [&](std::int64_t parent, std::int64_t child, double lambda, std::int64_t size) {
+    tree.parent.push_back(parent);
+    tree.child.push_back(child);
+    tree.lambda.push_back(lambda);
+    tree.size.push_back(size);
+  };
+  // Every point under `node` leaves the cluster at λ; the subtree is not visited again.
+  const auto fall_out = [&](std::int64_t node, std::int64_t cluster, double lambda) {
+    bfs(merges, n, node, subtree);
+    for (const std::int64_t sub : subtree) {
+      if (sub < n) emit(cluster, sub, lambda, 1);
+      ignore[sub] = 1;
+    }
+  };
+  for (const std::int64_t node : nodes) {
+    if (ignore[node] || node < n) continue;
+    const Merge& merge = merges[node - n];
+    const double lambda = lambda_of(merge.distance);
+    const std::int64_t left_count = merge.left >= n ? merges[merge.left - n].size : 1;
+    const std::int64_t right_count = merge.right >= n ? merges[merge.right - n].size : 1;
+    const bool left_big = left_count >= min_cluster_size, right_big = right_count >= min_cluster_size;
+    if (left_big && right_big) {
+      relabel[merge.left] = next_label++;
+      emit(relabel[node], relabel[merge.left], lambda, left_count);
+      relabel[merge.right] = next_label++;
+      emit(relabel[node], relabel[merge.right], lambda, right_count);
+    } else if (!left_big && !right_big) {
+      fall_out(merge.left, relabel[node], lambda);
+      fall_out(merge.right, relabel[node], lambda);
+    } else if (!left_big) {
+      relabel[merge.right] = relabel[node];
+      fall_out(merge.left, relabel[node], lambda);
+    } else {
+      relabel[merge.left] = relabel[node];
+      fall_out(merge.right, relabel[node], lambda);
+    }
+  }
+  return tree;
+}
+
+Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params) {
+  const std::int64_t root = n;
+  const auto rows = static_cast<index_t>(tree.parent.size());
+  const std::int64_t last = std::max(*std::max_element(tree.parent.begin(), tree.parent.end()),
+                                     *std::max_element(tree.child.begin(), tree.child.end()));
+  const index_t clusters = std::max<std::int64_t>(last, root) - root + 1;  // ids root .. root + clusters − 1
+  const auto id = [&](std::int64_t cluster) { return static_cast<std::size_t>(cluster - root); };
+
+  // Stability (compute_stability): Σ (λ − birth) · size over each cluster's rows, in row order.
+  std::vector<double> birth(clusters, 0.0), stability(clusters, 0.0), death(clusters, 0.0);
+  std::vector<std::int64_t> cluster_size(clusters, 0), parent_of(clusters, -1);
+  std::vector<double> created_at(clusters, kInfinity);  // λ of the row that made the cluster
+  std::vector<std::vector<std::int64_t>> children(clusters);  // cluster children in row order
+  double max_lambda = 0.0;
+  for (index_t r = 0; r < rows; ++r) {
+    max_lambda = std::max(max_lambda, tree.lambda[r]);
+    death[id(tree.parent[r])] = std::max(death[id(tree.parent[r])], tree.lambda[r]);
+    if (tree.child[r] >= root) {
+      birth[id(tree.child[r])] = tree.lambda[r];
+      created_at[id(tree.child[r])] = tree.lambda[r];
+      cluster_size[id(tree.child[r])] = tree.size[r];
+      parent_of[id(tree.child[r])] = tree.parent[r];
+      children[id(tree.parent[r])].push_back(tree.child[r]);
+    }
+  }
+  birth[0] = 0.0;
+  for (index_t r = 0; r < rows; ++r) {
+    stability[id(tree.parent[r])] += (tree.lambda[r] - birth[id(tree.parent[r])]) * static_cast<double>(tree.size[r]);
+  }
+  const bool has_cluster_tree = clusters > 1;
+  const auto eps_of = [&](std::int64_t cluster) { return 1.0 / created_at[id(cluster)]; };
+  const auto descendants = [&](std::int64_t from, auto&& visit) {
+    std::vector<std::int64_t> queue = {from};
+    for (std::size_t at = 0; at < queue.size(); ++at) {
+      if (queue[at] != from) visit(queue[at]);
+      for (const std::int64_t child : children[id(queue[at])]) queue.push_back(child);
+    }
+  };
+
+  // Candidates: every cluster but the root, unless a single cluster is allowed.
+  std::vector<char> selected(clusters, 0);
+  const std::int64_t first_candidate = params.allow_single_cluster ? root : root + 1;
+  for (std::int64_t c = first_candidate; c < root + clusters; ++c) selected[id(c)] = 1;
+  const index_t max_size = params.max_cluster_size > 0 ? params.max_cluster_size : n + 1;
+  if (params.allow_single_cluster) {
+    for (const std::int64_t child : children[0]) cluster_size[0] += cluster_size[id(child)];
+  }
+
+  // ε-search (hdbscan's _epsilon_search_fast): a cluster born below ε is replaced by its
+  // nearest ancestor born above ε (the root only when a single cluster is allowed). Leaves go
+  // in increasing id; the reference walks a Python set, whose order differs only in ties of
+  // this rule that real data do not produce.
+  const auto epsilon_search = [&](const std::vector<std::int64_t>& leaves) {
+    const double epsilon = params.cluster_selection_epsilon;
+    std::vector<char> chosen(clusters, 0), processed(clusters, 0);
+    for (const std::int64_t leaf : leaves) {
+      if (eps_of(leaf) >= epsilon) {
+        chosen[id(leaf)] = 1;
+        continue;
+      }
+      if (processed[id(leaf)]) continue;
+      std::int64_t at = leaf;
+      for (;;) {
+        const std::int64_t parent = parent_of[id(at)];
+        if (parent == root) {
+          at = params.allow_single_cluster ? parent : at;
+          break;
+        }
+        if (eps_of(parent) > epsilon) {
+          at = parent;
+          break;
+        }
+        at = parent;
+      }
+      chosen[id(at)] = 1;
+      descendants(at, [&](std::int64_t sub) { processed[id(sub)] = 1; });
+    }
+    return chosen;
+  };
+
+  if (params.method == Selection::Eom) {
+    for (std::int64_t c = root + clusters - 1; c >= first_candidate; --c) {
+      // The reference sums the children's stabilities in single precision.
+      float subtree = 0.0f;
+      for (const std::int64_t child : children[id(c)]) subtree = static_cast<float>(subtree + stability[id(child)]);
+      if (subtree > stability[id(c)] || cluster_size[id(c)] > max_size) {
+        selected[id(c)] = 0;
+        stability[id(c)] = subtree;
+      } else {
+        descendants(c, [&](std::int64_t sub) { selected[id(sub)] = 0; });
+      }
+    }
+    if (params.cluster_selection_epsilon != 0.0 && has_cluster_tree) {
+      std::vector<std::int64_t> eom;
+      for (std::int64_t c = root; c < root + clusters; ++c) {
+        if (selected[id(c)]) eom.push_back(c);
+      }
+      if (eom.size() == 1 && eom[0] == root) {
+        if (!params.allow_single_cluster) selected.assign(clusters, 0);
+      } else {
+        selected = epsilon_search(eom);
+      }
+    }
+  } else {
+    std::vector<std::int64_t> leaves;
+    if (has_cluster_tree) {
+      for (std::int64_t c = root; c < root + clusters; ++c) {
+        if (children[id(c)].empty()) leaves.push_back(c);
+      }
+    }
+    // With no leaves the reference selects nothing (it marks the root, then clears it).
+    selected = params.cluster_selection_epsilon != 0.0 ? epsilon_search(leaves) : std::vector<char>(clusters, 0);
+    if (params.cluster_selection_epsilon == 0.0) {
+      for (const std::int64_t leaf : leaves) selected[id(leaf)] = 1;
+    }
+  }
+
+  // Labels: the nearest selected ancestor of the cluster a point fell out of (do_labelling).
+  Flat flat;
+  std::vector<std::int32_t> label_of(clusters, -1);
+  for (std::int64_t c = root; c < root + clusters; ++c) {
+    if (selected[id(c)]) label_of[id(c)] = static_cast<std::int32_t>(flat.clusters++);
+  }
+  std::vector<std::int32_t> owner(clusters, -1);  // label index of the nearest selected ancestor
+  for (std::int64_t c = root; c < root + clusters; ++c) {  // parents have smaller ids
+    owner[id(c)] = selected[id(c)] ? label_of[id(c)] : (c == root ? -1 : owner[id(parent_of[id(c)])]);
+  }
+  std::vector<std::int64_t> cluster_of_label(flat.clusters);
+  for (std::int64_t c = root; c < root + clusters; ++c) {
+    if (selected[id(c)]) cluster_of_label[label_of[id(c)]] = c;
+  }
+  const bool single_root = flat.clusters == 1 && selected[0];
+  flat.labels.assign(n, -1);
+  std::vector<double> point_lambda(n, 0.0);
+  std::vector<std::int64_t> point_parent(n, root);
+  for (index_t r = 0; r < rows; ++r) {
+    if (tree.child[r] >= root) continue;
+    const std::int64_t point = tree.child[r], parent = tree.parent[r];
+    point_lambda[point] = tree.lambda[r];
+    point_parent[point] = parent;
+    std::int32_t label = owner[id(parent)];
+    if (label >= 0 && cluster_of_label[label] == root) {
+      // The root as the single cluster keeps only points that stayed to its densest level.
+      const bool kept = params.cluster_selection_epsilon != 0.0
+                            ? tree.lambda[r] >= 1.0 / params.cluster_selection_epsilon
+                            : tree.lambda[r] >= death[0];
+      label = single_root && kept ? label : -1;
+    }
+    flat.labels[point] = label;
+  }
+
+  // Probabilities: λ of leaving, relative to the densest direct child of the selected cluster.
+  flat.probabilities.assign(n, 0.0);
+  for (index_t point = 0; point < n; ++point) {
+    if (flat.labels[point] < 0) continue;
+    const double densest = death[id(cluster_of_label[flat.labels[point]])];
+    flat.probabilities[point] = densest == 0.0 || !std::isfinite(point_lambda[point])
+                                    ? 1.0
+                                    : std::min(point_lambda[point], densest) / densest;
+  }
+
+  // GLOSH: λ of leaving, relative to the densest point anywhere below the point's cluster.
+  std::vector<double> deepest = death;
+  for (std::int64_t c = root + clusters - 1; c > root; --c) {
+    deepest[id(parent_of[id(c)])] = std::max(deepest[id(parent_of[id(c)])], deepest[id(c)]);
+  }
+  flat.outlier_scores.assign(n, 0.0);
+  for (index_t point = 0; point < n; ++point) {
+    const double densest = deepest[id(point_parent[point])];
+    flat.outlier_scores[point] = densest == 0.0 || !std::isfinite(point_lambda[point])
+                                     ? 0.0
+                                     : (densest - point_lambda[point]) / densest;
+  }
+
+  // Persistence (get_stability_scores): stability / (size · max λ), 1 when undefined.
+  std::vector<index_t> sizes(flat.clusters, 0);
+  for (const std::int32_t label : flat.labels) {
+    if (label >= 0) ++sizes[label];
+  }
+  flat.persistence.resize(flat.clusters);
+  for (index_t label = 0; label < flat.clusters; ++label) {
+    flat.persistence[label] = std::isinf(max_lambda) || max_lambda == 0.0 || sizes[label] == 0
+                                  ? 1.0
+                                  : stability[id(cluster_of_label[label])] / (static_cast<double>(sizes[label]) * max_lambda);
+  }
+  return flat;
+}
+
+}  // namespace shoal::hdbscan::detail

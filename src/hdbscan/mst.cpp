@@ -1,0 +1,293 @@
+#include "hdbscan/mst.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/check.hpp"
+#include "neighbors/kdtree.hpp"
+
+namespace shoal::hdbscan::detail {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+/// A candidate edge, ordered by (weight, smaller endpoint, larger endpoint): the total order
+/// that makes the MST unique and the result independent of search order.
+struct Edge {
+  double weight = kInfinity;
+  std::int32_t a = -1;  // smaller endpoint
+  std::int32_t b = -1;  // larger endpoint
+  [[nodiscard]] bool valid() const { return a >= 0; }
+  friend bool operator<(const Edge& x, const Edge& y) {
+    if (x.weight != y.weight) return x.weight < y.weight;
+    if (x.a != y.a) return x.a < y.a;
+    return x.b < y.b;
+  }
+};
+
+Edge make_edge(double weight, index_t p, index_t q) {
+  return {weight, static_cast<std::int32_t>(std::min(p, q)), static_cast<std::int32_t>(std::max(p, q))};
+}
+
+class UnionFind {
+ public:
+  explicit UnionFind(index_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), index_t{0}); }
+  index_t find(index_t x) {
+    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+    return x;
+  }
+  /// Joins the two sets; the smaller root becomes the root, so roots do not depend on order.
+  bool unite(index_t x, index_t y) {
+    x = find(x);
+    y = find(y);
+    if (x == y) return false;
+    if (y < x) std::swap(x, y);
+    parent_[y] = x;
+    return true;
+  }
+
+ private:
+  std::vector<index_t> parent_;
+};
+
+/// "The lightest edge from p to another component" on the kd-tree: subtrees wholly in p's
+/// component are skipped, and subtrees (or points) whose lower bound — the larger of the core
+/// distances and the float box (or point) distance shrunk past its rounding — exceeds the best
+/// edge so far are pruned. Candidates that survive are weighed exactly, in double.
+class ReachSearch {
+ public:
+  ReachSearch(const neighbors::detail::KdTree& tree, const Reachability& reach)
+      : tree_(tree), reach_(reach), shrink_(1.0 - 2.0 * tree.float_error()),
+        node_component_(tree.nodes().size(), -1), node_min_core_(tree.nodes().size()),
+        core_at_(reach.X.rows()), component_at_(reach.X.rows()) {
+    for (index_t at = 0; at < reach.X.rows(); ++at) core_at_[at] = reach.core[tree.point_at(at)];
+    const auto& nodes = tree.nodes();
+    leaf_at_.resize(static_cast<std::size_t>(reach.X.rows()));
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].left < 0) std::fill(leaf_at_.begin() + nodes[i].begin, leaf_at_.begin() + nodes[i].end, static_cast<index_t>(i));
+    }
+    for (std::size_t i = nodes.size(); i-- > 0;) {  // children come after their parent
+      const auto& node = nodes[i];
+      node_min_core_[i] = node.left < 0 ? *std::min_element(core_at_.begin() + node.begin, core_at_.begin() + node.end)
+                                        : std::min(node_min_core_[node.left], node_min_core_[node.right]);
+    }
+  }
+
+  /// Marks, before a round, the nodes whose points all lie in one component.
+  void refresh(const std::vector<index_t>& component) {
+    for (index_t at = 0; at < reach_.X.rows(); ++at) component_at_[at] = component[tree_.point_at(at)];
+    const auto& nodes = tree_.nodes();
+    for (std::size_t i = nodes.size(); i-- > 0;) {
+      const auto& node = nodes[i];
+      if (node.left < 0) {
+        const auto first = component_at_.begin() + node.begin, last = component_at_.begin() + node.end;
+        node_component_[i] = std::all_of(first, last, [&](index_t c) { return c == *first; }) ? *first : -1;
+      } else {
+        const index_t left = node_component_[node.left];
+        node_component_[i] = left == node_component_[node.right] ? left : -1;
+      }
+    }
+  }
+
+  /// True when p's leaf also holds points of other components: p is near a border, where the
+  /// lightest edges out of a component are found.
+  [[nodiscard]] bool near_border(index_t p) const { return node_component_[leaf_at_[tree_.position_of(p)]] < 0; }
+
+  /// Lowers `best` to the lightest edge from p to a point of another component, if lighter.
+  void search(index_t p, Edge& best, neighbors::detail::KdTree::Stack& stack, std::vector<float>& scratch) const {
+    const index_t own = component_at_[tree_.position_of(p)];
+    const float* x = reach_.X.row(p);
+    const double core_p = reach_.core[p], alpha = reach_.alpha;
+    const auto& nodes = tree_.nodes();
+    // A float squared distance s can give an edge lighter than w only if s·shrink ≤ (w·alpha)²;
+    // comparing squares keeps square roots off the hot path.
+    const auto too_far = [&](float sq_distance, double weight) {
+      const double reach = weight * alpha;
+      return static_cast<double>(sq_distance) * shrink_ > reach * reach;
+    };
+    stack.clear();
+    stack.emplace_back(0, 0.0f);
+    while (!stack.empty()) {
+      const auto [id, box] = stack.back();
+      stack.pop_back();
+      if (node_component_[id] == own) continue;
+      if (std::max(core_p, node_min_core_[id]) > best.weight || too_far(box, best.weight)) continue;
+      const auto& node = nodes[id];
+      if (node.left < 0) {
+        scratch.resize(static_cast<std::size_t>(node.end - node.begin));
+        tree_.leaf_sq_distances(x, id, scratch.data());
+        for (index_t at = node.begin; at < node.end; ++at) {
+          if (component_at_[at] == own || std::max(core_p, core_at_[at]) > best.weight ||
+              too_far(scratch[at - node.begin], best.weight)) {
+            continue;
+          }
+          const index_t q = tree_.point_at(at);
+          const double weight = std::max(
+              {core_p, core_at_[at],
+               std::sqrt(neighbors::detail::exact_sq_distance(x, reach_.X.row(q), reach_.X.cols())) / alpha});
+          best = std::min(best, make_edge(weight, p, q));
+        }
+        continue;
+      }
+      const float left = tree_.box_sq_distance(x, node.left), right = tree_.box_sq_distance(x, node.right);
+      if (left <= right) {  // nearer child on top
+        stack.emplace_back(node.right, right);
+        stack.emplace_back(node.left, left);
+      } else {
+        stack.emplace_back(node.left, left);
+        stack.emplace_back(node.right, right);
+      }
+    }
+  }
+
+ private:
+  const neighbors::detail::KdTree& tree_;
+  const Reachability& reach_;
+  double shrink_;
+  std::vector<index_t> node_component_;  // the one component of all a node's points, or −1
+  std::vector<double> node_min_core_;
+  std::vector<double> core_at_;          // by tree position
+  std::vector<index_t> component_at_;    // by tree position
+  std::vector<index_t> leaf_at_;         // by tree position
+};
+
+/// Borůvka rounds from the components of `joined` (which already holds `edges`) until one
+/// component remains. With `use_lists`, kNN lists propose (and may certify) edges first.
+index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges,
+                bool use_lists) {
+  const index_t n = reach.X.rows(), k = reach.knn.k;
+  const neighbors::detail::KdTree kdtree(reach.X);
+  ReachSearch tree(kdtree, reach);
+  std::vector<index_t> component(n), members(n), starts;
+  std::vector<Edge> proposal(n);
+  std::vector<double> reach_floor(n);  // lower bound on the edges of p that its proposal may not cover
+  // What earlier searches learnt, still true as components grow: a point's lightest edge out of
+  // its component (exact while its far end stays outside), or a lower bound on it.
+  std::vector<Edge> known(n);
+  std::vector<double> lower(n, 0.0);
+  index_t searches = 0;
+  for (;;) {
+    for (index_t p = 0; p < n; ++p) component[p] = joined.find(p);
+    // Members of each component, grouped by root, in index order (a counting sort).
+    starts.assign(n + 1, 0);
+    for (index_t p = 0; p < n; ++p) ++starts[component[p] + 1];
+    std::partial_sum(starts.begin(), starts.end(), starts.begin());
+    std::vector<index_t> next(starts.begin(), starts.end() - 1);
+    for (index_t p = 0; p < n; ++p) members[next[component[p]]++] = p;
+    std::vector<index_t> roots;
+    for (index_t c = 0; c < n; ++c) {
+      if (starts[c + 1] > starts[c]) roots.push_back(c);
+    }
+    if (roots.size() <= 1) break;
+    tree.refresh(component);
+
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+    for (index_t p = 0; p < n; ++p) {
+      if (known[p].valid() && component[known[p].a] != component[known[p].b]) {
+        proposal[p] = known[p];  // the far end is still outside: still p's lightest edge out
+        reach_floor[p] = kInfinity;
+        continue;
+      }
+      known[p] = Edge{};
+      Edge best;
+      if (use_lists) {
+        for (index_t j = 0; j < k; ++j) {
+          const index_t q = reach.knn.indices[p * k + j];
+          if (component[q] == component[p]) continue;
+          const double weight = std::max({reach.core[p], reach.core[q], reach.knn.distances[p * k + j] / reach.alpha});
+          best = std::min(best, make_edge(weight, p, q));
+        }
+      }
+      proposal[p] = best;
+      // Unlisted points are at least radius away; a proposal strictly below that is certified.
+      const double floor = std::max({reach.core[p], (use_lists ? reach.knn.radius[p] : 0.0) / reach.alpha, lower[p]});
+      reach_floor[p] = best.valid() && best.weight < floor ? kInfinity : floor;
+    }
+
+    std::vector<Edge> chosen(roots.size());
+#pragma omp parallel num_threads(ctx.threads()) reduction(+ : searches)
+    {
+      neighbors::detail::KdTree::Stack stack;
+      std::vector<float> scratch;
+#pragma omp for schedule(dynamic)
+      for (std::size_t r = 0; r < roots.size(); ++r) {
+        const index_t c = roots[r];
+        Edge best;
+        for (index_t at = starts[c]; at < starts[c + 1]; ++at) best = std::min(best, proposal[members[at]]);
+        // Points near a border first: their edges tighten the bound that prunes the others.
+        for (const bool border : {true, false}) {
+          for (index_t at = starts[c]; at < starts[c + 1]; ++at) {
+            const index_t p = members[at];
+            if (tree.near_border(p) != border || reach_floor[p] > best.weight) continue;
+            // Searching below the component's best finds p's own lightest edge, if lighter.
+            Edge mine = best;
+            tree.search(p, mine, stack, scratch);
+            ++searches;
+            if (mine < best) {
+              known[p] = mine;
+              best = mine;
+            } else {
+              lower[p] = std::max(lower[p], best.weight);
+            }
+          }
+        }
+        chosen[r] = best;
+      }
+    }
+    for (const Edge& edge : chosen) {
+      SHOAL_ASSERT(edge.valid(), "a component found no edge out");
+      if (joined.unite(edge.a, edge.b)) edges.push_back(edge);
+    }
+  }
+  return searches;
+}
+
+SpanningTree sorted_tree(std::vector<Edge>& edges) {
+  std::sort(edges.begin(), edges.end());
+  SpanningTree tree;
+  for (const Edge& edge : edges) {
+    tree.u.push_back(edge.a);
+    tree.v.push_back(edge.b);
+    tree.weight.push_back(edge.weight);
+  }
+  return tree;
+}
+
+}  // namespace
+
+MstOutcome exact_mst(const Context& ctx, const Reachability& reach) {
+  UnionFind joined(reach.X.rows());
+  std::vector<Edge> edges;
+  edges.reserve(reach.X.rows());
+  MstOutcome outcome;
+  outcome.exact_searches = boruvka(ctx, reach, joined, edges, true);
+  outcome.tree = sorted_tree(edges);
+  return outcome;
+}
+
+MstOutcome approximate_mst(const Context& ctx, const Reachability& reach) {
+  const index_t n = reach.X.rows(), k = reach.knn.k;
+  std::vector<Edge> graph;
+  graph.reserve(static_cast<std::size_t>(n * k));
+  for (index_t p = 0; p < n; ++p) {
+    for (index_t j = 0; j < k; ++j) {
+      const index_t q = reach.knn.indices[p * k + j];
+      graph.push_back(make_edge(std::max({reach.core[p], reach.core[q], reach.knn.distances[p * k + j] / reach.alpha}), p, q));
+    }
+  }
+  std::sort(graph.begin(), graph.end());
+  UnionFind joined(n);
+  std::vector<Edge> edges;
+  edges.reserve(n);
+  for (const Edge& edge : graph) {
+    if (joined.unite(edge.a, edge.b)) edges.push_back(edge);
+  }
+  MstOutcome outcome;
+  outcome.exact_searches = boruvka(ctx, reach, joined, edges, false);
+  outcome.tree = sorted_tree(edges);
+  return outcome;
+}
+
+}  // namespace shoal::hdbscan::detail
