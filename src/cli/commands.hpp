@@ -12,4 +12,7 @@ void add_data_commands(CLI::App& app);
 /// kmeans, demo.
 void add_kmeans_commands(CLI::App& app);
 
+/// hdbscan.
+void add_hdbscan_command(CLI::App& app);
+
 }  // namespace shoal::cli

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "io/formats.hpp"
+#include "shoal/io.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -59,9 +59,7 @@ Context make_context(const CommonOptions& options) {
 }
 
 void write_report(const std::filesystem::path& path, const nlohmann::json& report) {
-  io::detail::AtomicFile file(path);
-  file.write(report.dump(2) + "\n");
-  file.commit();
+  io::write_text(path, report.dump(2) + "\n");
 }
 
 Stopwatch::Stopwatch() : start_(now_seconds()), lap_start_(start_) {}

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   add_data_commands(app);
   add_kmeans_commands(app);
+  add_hdbscan_command(app);
   // CLI11 reports a mistyped command as a missing one; name it instead.
   const auto is_command = [&](const char* word) {
     const auto commands = app.get_subcommands([&](CLI::App* command) { return command->check_name(word); });
