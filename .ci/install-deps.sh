@@ -9,7 +9,6 @@ packages=(
   zlib1g-dev
   libopenblas-openmp-dev   # BLAS; the OpenMP build, see cmake/ShoalDependencies.cmake
   libfaiss-dev             # CPU kNN graphs and the FAISS k-means we benchmark against
-  libnanoflann-dev         # low-dimensional exact kNN
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

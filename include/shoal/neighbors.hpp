@@ -15,7 +15,7 @@ namespace shoal::neighbors {
 /// brute force on distance tiles).
 enum class Index {
   Auto,    ///< KdTree up to 16 dimensions, Flat above
-  KdTree,  ///< exact, a kd-tree (nanoflann) with distances in double
+  KdTree,  ///< exact, shoal's kd-tree: float distances to search, double to rank
   Flat,    ///< exact, FAISS IndexFlatL2 (brute force on BLAS); distances recomputed in double
   Hnsw,    ///< approximate, FAISS IndexHNSWFlat
   Ivf,     ///< approximate, FAISS IndexIVFFlat
