@@ -1,11 +1,14 @@
 // HDBSCAN: the spanning tree against a dense Prim's over mutual reachability, the hierarchy on
-// hand-made cases, parity with the hdbscan package on the labelled suite (reference/, from
-// make_hdbscan_reference.py), bad input, and CUDA against CPU.
+// hand-made cases, parity with the hdbscan package on the labelled suite and exact agreement
+// where mutual reachability has no ties (reference/, from make_hdbscan_reference.py), bad input,
+// and CUDA against CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "core/random.hpp"
@@ -275,6 +278,33 @@ INSTANTIATE_TEST_SUITE_P(Suite, Parity, ::testing::ValuesIn(reference_sets()),
                          [](const ::testing::TestParamInfo<std::string>& row) {
                            return row.param.substr(0, row.param.find(' '));
                          });
+
+// Where mutual reachability has no ties (min_samples = 1 on continuous data) nothing is left to
+// convention: labels, probabilities and GLOSH scores equal the package's.
+class TieFree : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TieFree, EqualsTheHdbscanPackage) {
+  const std::filesystem::path dir = std::filesystem::path(SHOAL_TEST_SOURCE_DIR) / "hdbscan" / "reference";
+  const Matrix<float> X = io::read_matrix(dir / ("tiefree_" + GetParam() + ".npy"));
+  const Reference reference = read_reference(dir / ("tiefree_" + GetParam() + ".csv.gz"));
+  const Result result = fit(Context(Backend::Cpu), X, {.min_cluster_size = 15, .min_samples = 1});
+
+  std::vector<double> weights = result.spanning_tree.weight;
+  std::sort(weights.begin(), weights.end());
+  ASSERT_EQ(std::adjacent_find(weights.begin(), weights.end()), weights.end()) << "the premise: no tied MST weights";
+  ASSERT_EQ(result.labels.size(), reference.labels.size());
+  std::map<std::int32_t, std::int32_t> ours_to_theirs, theirs_to_ours;
+  for (std::size_t i = 0; i < result.labels.size(); ++i) {
+    const std::int32_t ours = result.labels[i], theirs = reference.labels[i];
+    ASSERT_EQ(ours < 0, theirs < 0) << "point " << i;
+    EXPECT_EQ(ours_to_theirs.emplace(ours, theirs).first->second, theirs) << "point " << i;
+    EXPECT_EQ(theirs_to_ours.emplace(theirs, ours).first->second, ours) << "point " << i;
+    EXPECT_NEAR(result.probabilities[i], reference.probabilities[i], 1e-6) << "point " << i;
+    EXPECT_NEAR(result.outlier_scores[i], reference.scores[i], 1e-6) << "point " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Synthetic, TieFree, ::testing::Values("blobs2d", "blobs5d", "moons"));
 
 // CUDA against CPU (skipped without a device).
 TEST(HdbscanCuda, AgreesWithCpu) {
