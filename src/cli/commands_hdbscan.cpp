@@ -115,7 +115,7 @@ void add_hdbscan_command(CLI::App& app) {
   command->add_option("--knn-index", options->knn_index, "auto, kdtree, flat, hnsw or ivf")
       ->check(CLI::IsMember({"auto", "kdtree", "flat", "hnsw", "ivf"}))
       ->capture_default_str();
-  command->add_option("--neighbors", params.neighbors, "Neighbours per point kept for the MST (0: max(min-samples, 16))")
+  command->add_option("--neighbors", params.neighbors, "Neighbours per point kept for the MST (0: max(min-samples, 10))")
       ->capture_default_str();
   command->add_flag("--approximate", params.approximate, "MST of the kNN graph, components joined (faster, inexact)");
   command->add_option("--metric", options->metric, "l2 or cosine")->check(CLI::IsMember({"l2", "cosine"}))->capture_default_str();

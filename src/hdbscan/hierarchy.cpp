@@ -155,8 +155,8 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
 
   // ε-search (hdbscan's _epsilon_search_fast): a cluster born below ε is replaced by its
   // nearest ancestor born above ε (the root only when a single cluster is allowed). Leaves go
-  // in increasing id; the reference walks a Python set, whose order differs only in ties of
-  // this rule that real data do not produce.
+  // in increasing id, the order in which the reference's Python set of small integer ids
+  // usually yields them; order matters only when one leaf's walk stops below another's.
   const auto epsilon_search = [&](const std::vector<std::int64_t>& leaves) {
     const double epsilon = params.cluster_selection_epsilon;
     std::vector<char> chosen(clusters, 0), processed(clusters, 0);
