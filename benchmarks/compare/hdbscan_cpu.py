@@ -5,6 +5,7 @@ on the same data, with the same parameters; and shoal's scaling in n with its pe
     pip install numpy scikit-learn hdbscan fast_hdbscan
     python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal
     python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling
+    python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling --approximate
 
 Comparison data: `shoal generate blobs --n 200000 --d 10 --centers 20 --std 1.5 --seed 3`,
 min_cluster_size 50, min_samples 10. The hdbscan package runs with approx_min_span_tree=False
@@ -14,7 +15,8 @@ wall-clock of the fit (shoal: its report's total minus load and write). The ARI 
 against the hdbscan package's is printed, and the peak resident memory of each process.
 
 Scaling: shoal alone on blobs with n from 250,000 to 2,000,000 at d = 16 (same parameters),
-printing seconds per stage, seconds / (n log2 n), and peak memory per point.
+printing seconds per stage, seconds / (n log2 n), and peak memory per point. With --approximate,
+either runs shoal's approximate mode on an HNSW kNN graph (`--knn-index hnsw --approximate`).
 """
 import argparse
 import json
@@ -51,14 +53,27 @@ def worker(args):
     print(json.dumps([name, seconds, peak_mib]))
 
 
-def run_shoal(shoal, data, min_cluster_size, min_samples, labels, report):
+def run_shoal(shoal, data, min_cluster_size, min_samples, labels, report, extra=()):
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run([shoal, "hdbscan", str(data), "--min-cluster-size", str(min_cluster_size), "--min-samples",
-                    str(min_samples), "--labels", str(labels), "--report", str(report), "--quiet"], check=True)
+                    str(min_samples), "--labels", str(labels), "--report", str(report), "--quiet", *extra], check=True)
     peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     result = json.loads(pathlib.Path(report).read_text())
     seconds = result["seconds"]
     return seconds["total"] - seconds["load"] - seconds["write"], seconds, peak_mib
+
+
+def mode_of(args):
+    return "approximate MST on an HNSW kNN graph" if args.approximate else "exact MST on the exact kNN graph"
+
+
+def shoal_alone(args, data, labels):
+    """run_shoal in a fresh process, so that its peak memory is shoal's alone (RUSAGE_CHILDREN
+    keeps the largest of all children waited for)."""
+    out = subprocess.run([sys.executable, __file__, "--shoal", args.shoal, "--one", str(data), "--labels", str(labels),
+                          *(["--approximate"] if args.approximate else [])],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
 
 
 def compare(args, scratch):
@@ -75,10 +90,10 @@ def compare(args, scratch):
                              check=True, capture_output=True, text=True).stdout
         name, seconds, peak = json.loads(out)
         results.append((name, seconds, peak, np.load(labels)))
-    seconds, stages, peak = run_shoal(args.shoal, data, 50, 10, scratch / "shoal.npy", scratch / "report.json")
+    seconds, stages, peak = shoal_alone(args, data, scratch / "shoal.npy")
     results.insert(0, ("shoal", seconds, peak, np.load(scratch / "shoal.npy")))
     reference = results[1][3]
-    print("HDBSCAN, 200,000 blobs in 10-d (20 blobs), min_cluster_size 50, min_samples 10, exact MST")
+    print(f"HDBSCAN, 200,000 blobs in 10-d (20 blobs), min_cluster_size 50, min_samples 10; shoal: {mode_of(args)}")
     print(f"{'library':20} {'seconds':>8} {'vs shoal':>9} {'peak MiB':>9} {'ARI vs hdbscan':>15} {'clusters':>9}")
     for name, seconds_, peak_, labels in results:
         print(f"{name:20} {seconds_:8.2f} {seconds_ / results[0][1]:8.1f}x {peak_:9.0f} "
@@ -87,16 +102,13 @@ def compare(args, scratch):
 
 
 def scaling(args, scratch):
-    print("shoal HDBSCAN scaling: blobs (20 blobs, std 1.5) in 16-d, min_cluster_size 50, min_samples 10")
+    print(f"shoal HDBSCAN scaling: blobs (20 blobs, std 1.5) in 16-d, min_cluster_size 50, min_samples 10, {mode_of(args)}")
     print(f"{'n':>9} {'seconds':>8} {'knn':>6} {'mst':>6} {'us / (n log2 n)':>16} {'peak MiB':>9} {'bytes / point':>14}")
     for n in (250_000, 500_000, 1_000_000, 2_000_000):
         data = scratch / f"X{n}.npy"
         subprocess.run([args.shoal, "generate", "blobs", "--n", str(n), "--d", "16", "--centers", "20", "--std", "1.5",
                         "--seed", "3", "-o", str(data)], check=True)
-        # Peak memory of this run alone: a fresh process per size (RUSAGE_CHILDREN keeps the max).
-        out = subprocess.run([sys.executable, __file__, "--shoal", args.shoal, "--one", str(data)], check=True,
-                             capture_output=True, text=True).stdout
-        seconds, stages, peak = json.loads(out)
+        seconds, stages, peak = shoal_alone(args, data, scratch / "labels.npy")
         data.unlink()
         print(f"{n:9d} {seconds:8.2f} {stages['knn']:6.2f} {stages['mst']:6.2f} "
               f"{seconds / (n * np.log2(n)) * 1e6:16.4f} {peak:9.0f} {peak * 2**20 / n:14.0f}")
@@ -106,6 +118,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shoal", default="build/release/bin/shoal")
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--approximate", action="store_true", help="shoal on an HNSW kNN graph, approximate MST")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -118,7 +131,8 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
         if args.one:
-            print(json.dumps(run_shoal(args.shoal, args.one, 50, 10, scratch / "l.npy", scratch / "r.json")))
+            extra = ["--knn-index", "hnsw", "--approximate"] if args.approximate else []
+            print(json.dumps(run_shoal(args.shoal, args.one, 50, 10, args.labels, scratch / "r.json", extra)))
         elif args.scaling:
             scaling(args, scratch)
         else:
