@@ -97,15 +97,8 @@ TEST(Cli, CudaWithoutDeviceExitsThree) {
   EXPECT_NE(result.err.find("device error"), std::string::npos) << result.err;
 }
 
-struct BadArguments {
-  const char* name;
-  const char* arguments;  // {dir} is replaced by a scratch directory holding good inputs
-  const char* message;
-};
-
-std::ostream& operator<<(std::ostream& out, const BadArguments& b) { return out << b.name; }
-
-const BadArguments kBadArguments[] = {
+// {dir} is a scratch directory holding good inputs.
+const test::BadCommand kBadArguments[] = {
     {"no_subcommand", "", "subcommand"},
     {"unknown_subcommand", "frobnicate", "unknown command 'frobnicate'"},
     {"unknown_option", "info --colour", "--colour"},
@@ -132,7 +125,7 @@ const BadArguments kBadArguments[] = {
     {"evaluate_missing_labels", "evaluate --labels {dir}/nothing.npy --truth {dir}/l.txt", "cannot open"},
 };
 
-class CliBadArguments : public ::testing::TestWithParam<BadArguments> {};
+class CliBadArguments : public ::testing::TestWithParam<test::BadCommand> {};
 
 TEST_P(CliBadArguments, ExitTwoWithOneLine) {
   test::TempDir dir;
@@ -140,20 +133,13 @@ TEST_P(CliBadArguments, ExitTwoWithOneLine) {
   test::write_file(dir / "one.txt", "0\n0\n0\n0\n");
   test::write_file(dir / "short.txt", "0\n1\n");
   test::write_file(dir / "x.txt", "0\n1\n0.1\n1.1\n");
-  std::string arguments = GetParam().arguments;
-  for (std::size_t at; (at = arguments.find("{dir}")) != std::string::npos;) {
-    arguments.replace(at, 5, dir.path().string());
-  }
-  const test::CommandResult result = run_shoal(arguments);
-  EXPECT_EQ(result.exit_code, 2) << result.err;
-  EXPECT_NE(result.err.find(GetParam().message), std::string::npos) << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  (void)test::expect_refused(dir, "", GetParam());
   EXPECT_TRUE(std::filesystem::exists(dir / "l.txt"));
   EXPECT_FALSE(std::filesystem::exists(dir / "x.npy")) << "a failed command left an output behind";
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CliBadArguments, ::testing::ValuesIn(kBadArguments),
-                         [](const ::testing::TestParamInfo<BadArguments>& row) { return row.param.name; });
+                         [](const ::testing::TestParamInfo<test::BadCommand>& row) { return row.param.name; });
 
 }  // namespace
 }  // namespace shoal

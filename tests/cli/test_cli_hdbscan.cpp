@@ -63,15 +63,8 @@ TEST(CliHdbscan, OptionsReachTheLibrary) {
   EXPECT_EQ(io::read_labels(dir / "l.txt").size(), 1500u);
 }
 
-struct BadHdbscan {
-  const char* name;
-  const char* arguments;  // after "hdbscan {dir}/X.npy"
-  const char* message;
-};
-
-std::ostream& operator<<(std::ostream& out, const BadHdbscan& b) { return out << b.name; }
-
-const BadHdbscan kBad[] = {
+// Arguments after "hdbscan {dir}/X.npy"
+const test::BadCommand kBad[] = {
     {"min_cluster_size_missing", "--labels {dir}/l.npy", "--min-cluster-size"},
     {"min_cluster_size_one", "--min-cluster-size 1 --labels {dir}/l.npy", "min_cluster_size = 1 must be at least 2"},
     {"min_cluster_size_above_n", "--min-cluster-size 101 --labels {dir}/l.npy", "exceeds the number of points"},
@@ -83,22 +76,17 @@ const BadHdbscan kBad[] = {
     {"negative_max_cluster_size", "--min-cluster-size 5 --max-cluster-size -3 --labels {dir}/l.npy", "max_cluster_size = -3"},
 };
 
-class CliHdbscanBadInput : public ::testing::TestWithParam<BadHdbscan> {};
+class CliHdbscanBadInput : public ::testing::TestWithParam<test::BadCommand> {};
 
 TEST_P(CliHdbscanBadInput, ExitsTwoWithOneLine) {
   test::TempDir dir;
   io::write_matrix(dir / "X.npy", datasets::make_blobs({.n = 100, .d = 2, .centers = 2, .seed = 3}).X);
-  std::string arguments = std::string("hdbscan {dir}/X.npy ") + GetParam().arguments;
-  for (std::size_t at; (at = arguments.find("{dir}")) != std::string::npos;) arguments.replace(at, 5, dir.path().string());
-  const test::CommandResult result = run_shoal(arguments);
-  EXPECT_EQ(result.exit_code, 2) << result.err;
-  EXPECT_NE(result.err.find(GetParam().message), std::string::npos) << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  (void)test::expect_refused(dir, "hdbscan {dir}/X.npy ", GetParam());
   EXPECT_FALSE(std::filesystem::exists(dir / "l.npy"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CliHdbscanBadInput, ::testing::ValuesIn(kBad),
-                         [](const ::testing::TestParamInfo<BadHdbscan>& row) { return row.param.name; });
+                         [](const ::testing::TestParamInfo<test::BadCommand>& row) { return row.param.name; });
 
 TEST(CliHdbscanBadInput, NonFiniteRowsExitTwo) {
   test::TempDir dir;

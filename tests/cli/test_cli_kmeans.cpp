@@ -89,15 +89,8 @@ TEST(CliDemo, PrintsASummaryWithAri) {
   EXPECT_NE(result.out.find("iterations"), std::string::npos) << result.out;
 }
 
-struct BadKMeans {
-  const char* name;
-  const char* arguments;  // after "kmeans {dir}/X.npy"; {dir} is the scratch directory
-  const char* message;
-};
-
-std::ostream& operator<<(std::ostream& out, const BadKMeans& b) { return out << b.name; }
-
-const BadKMeans kBad[] = {
+// Arguments after "kmeans {dir}/X.npy"; {dir} is the scratch directory
+const test::BadCommand kBad[] = {
     {"k_zero", "--k 0 --labels {dir}/l.npy", "k = 0 must be at least 1"},
     {"k_above_n", "--k 4000 --labels {dir}/l.npy", "exceeds the number of points"},
     {"k_missing", "--labels {dir}/l.npy", "--k"},
@@ -116,7 +109,7 @@ const BadKMeans kBad[] = {
     {"bad_device", "--k 3 --device tpu --labels {dir}/l.npy", "--device"},
 };
 
-class CliKMeansBadInput : public ::testing::TestWithParam<BadKMeans> {};
+class CliKMeansBadInput : public ::testing::TestWithParam<test::BadCommand> {};
 
 TEST_P(CliKMeansBadInput, ExitsTwoWithOneLine) {
   test::TempDir dir;
@@ -129,17 +122,12 @@ TEST_P(CliKMeansBadInput, ExitsTwoWithOneLine) {
   negative(0, 0) = -1.0f;
   io::write_matrix(dir / "w_negative.npy", negative);
   io::write_matrix(dir / "w_short.npy", Matrix<float>(99, 1, std::vector<float>(99, 1.0f)));
-  std::string arguments = std::string("kmeans {dir}/X.npy ") + GetParam().arguments;
-  for (std::size_t at; (at = arguments.find("{dir}")) != std::string::npos;) arguments.replace(at, 5, dir.path().string());
-  const test::CommandResult result = run_shoal(arguments);
-  EXPECT_EQ(result.exit_code, 2) << result.err;
-  EXPECT_NE(result.err.find(GetParam().message), std::string::npos) << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  (void)test::expect_refused(dir, "kmeans {dir}/X.npy ", GetParam());
   EXPECT_FALSE(std::filesystem::exists(dir / "l.npy"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CliKMeansBadInput, ::testing::ValuesIn(kBad),
-                         [](const ::testing::TestParamInfo<BadKMeans>& row) { return row.param.name; });
+                         [](const ::testing::TestParamInfo<test::BadCommand>& row) { return row.param.name; });
 
 TEST(CliKMeansBadInput, NonFiniteRowsExitTwo) {
   test::TempDir dir;

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -60,6 +61,18 @@ CommandResult run_shoal(const std::string& arguments) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(out);
   result.err = read_file(err);
+  return result;
+}
+
+std::ostream& operator<<(std::ostream& out, const BadCommand& command) { return out << command.name; }
+
+CommandResult expect_refused(const TempDir& dir, const std::string& prefix, const BadCommand& command) {
+  std::string arguments = prefix + command.arguments;
+  for (std::size_t at; (at = arguments.find("{dir}")) != std::string::npos;) arguments.replace(at, 5, dir.path().string());
+  CommandResult result = run_shoal(arguments);
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find(command.message), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   return result;
 }
 

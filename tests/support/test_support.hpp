@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,18 @@ struct CommandResult {
 
 /// Runs the built `shoal` command with `arguments` (already shell-quoted where needed).
 [[nodiscard]] CommandResult run_shoal(const std::string& arguments);
+
+/// A command line that must be refused: `{dir}` in `arguments` stands for a scratch directory.
+struct BadCommand {
+  const char* name;
+  const char* arguments;
+  const char* message;  ///< part of the expected one-line error
+};
+std::ostream& operator<<(std::ostream& out, const BadCommand& command);
+
+/// Runs `shoal PREFIX ARGUMENTS` with {dir} replaced by `dir`, and expects exit code 2 and one
+/// line on stderr holding the command's message. Returns the result for further checks.
+CommandResult expect_refused(const TempDir& dir, const std::string& prefix, const BadCommand& command);
 
 /// True when the CUDA backend is compiled in and a device is present.
 [[nodiscard]] bool cuda_device_available();
