@@ -94,6 +94,30 @@ std::unique_ptr<detail::LloydEngine> make_engine(const Context& ctx, Backend bac
   return detail::make_cpu_engine(ctx, X, weights);
 }
 
+/// What predict and transform read: fitted centroids and new data, checked against each other,
+/// as given or (cosine) scaled to unit rows.
+class Fitted {
+ public:
+  Fitted(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X, Metric metric)
+      : cosine_(metric == Metric::Cosine), centroids_(centroids), X_(X) {
+    shoal::detail::check_data(ctx, centroids, "the centroids");
+    shoal::detail::check_data(ctx, X, "the data");
+    SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
+                  centroids.cols());
+    if (cosine_) {
+      unit_x_ = unit_rows(X, "data");
+      unit_c_ = unit_rows(centroids, "centroid");
+    }
+  }
+  [[nodiscard]] MatrixView<const float> data() const { return cosine_ ? unit_x_.view() : X_; }
+  [[nodiscard]] MatrixView<const float> centroids() const { return cosine_ ? unit_c_.view() : centroids_; }
+
+ private:
+  bool cosine_;
+  MatrixView<const float> centroids_, X_;
+  Matrix<float> unit_x_, unit_c_;
+};
+
 }  // namespace
 
 Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
@@ -152,15 +176,8 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
 
 std::vector<std::int32_t> predict(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X,
                                   Metric metric) {
-  shoal::detail::check_data(ctx, centroids, "the centroids");
-  shoal::detail::check_data(ctx, X, "the data");
-  SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
-                centroids.cols());
-  const bool cosine = metric == Metric::Cosine;
-  const Matrix<float> unit_x = cosine ? unit_rows(X, "data") : Matrix<float>();
-  const Matrix<float> unit_c = cosine ? unit_rows(centroids, "centroid") : Matrix<float>();
-  const MatrixView<const float> data = cosine ? unit_x.view() : X;
-  const MatrixView<const float> centres = cosine ? unit_c.view() : centroids;
+  const Fitted fitted(ctx, centroids, X, metric);
+  const MatrixView<const float> data = fitted.data(), centres = fitted.centroids();
   std::vector<std::int32_t> labels(X.rows(), -1);
   const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(centroids.rows()) *
                        static_cast<double>(X.cols());
@@ -180,15 +197,9 @@ std::vector<std::int32_t> predict(const Context& ctx, MatrixView<const float> ce
 
 Matrix<float> transform(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X,
                         Metric metric) {
-  shoal::detail::check_data(ctx, centroids, "the centroids");
-  shoal::detail::check_data(ctx, X, "the data");
-  SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
-                centroids.cols());
+  const Fitted fitted(ctx, centroids, X, metric);
   const bool cosine = metric == Metric::Cosine;
-  const Matrix<float> unit_x = cosine ? unit_rows(X, "data") : Matrix<float>();
-  const Matrix<float> unit_c = cosine ? unit_rows(centroids, "centroid") : Matrix<float>();
-  Matrix<float> distances = shoal::detail::pairwise_sq_l2(ctx, cosine ? unit_x.view() : X,
-                                                          cosine ? unit_c.view() : centroids);
+  Matrix<float> distances = shoal::detail::pairwise_sq_l2(ctx, fitted.data(), fitted.centroids());
   // For unit rows ‖x − c‖² = 2·(1 − cos).
   for (index_t i = 0; i < distances.rows(); ++i) {
     for (float& v : std::span<float>(distances.row(i), distances.cols())) v = cosine ? v / 2.0f : std::sqrt(v);

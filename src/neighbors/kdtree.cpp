@@ -13,6 +13,15 @@ namespace {
 constexpr index_t kLeafSize = 64;
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
+/// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
+/// (the caller has checked that the entry beats it).
+void insert_bounded(std::vector<std::pair<float, std::int32_t>>& list, std::pair<float, std::int32_t> entry,
+                    index_t count) {
+  const auto place = std::upper_bound(list.begin(), list.end(), entry) - list.begin();
+  if (static_cast<index_t>(list.size()) == count) list.pop_back();
+  list.insert(list.begin() + place, entry);
+}
+
 /// out[i] = Σ_j (columns[j·stride + i] − x[j])² for i < count, accumulated in float.
 void column_sq_distances_portable(const float* columns, index_t stride, index_t count, index_t d, const float* x,
                                   float* out) {
@@ -102,6 +111,16 @@ index_t KdTree::build(index_t begin, index_t end) {
   return id;
 }
 
+void KdTree::push_children(Stack& stack, const Node& node, float left_distance, float right_distance) {
+  if (left_distance <= right_distance) {
+    stack.emplace_back(node.right, right_distance);
+    stack.emplace_back(node.left, left_distance);
+  } else {
+    stack.emplace_back(node.left, left_distance);
+    stack.emplace_back(node.right, right_distance);
+  }
+}
+
 float KdTree::box_sq_distance(const float* x, index_t node) const {
   float sum = 0.0f;
   const float* low = low_.data() + node * d_;
@@ -150,22 +169,11 @@ void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, 
       for (index_t at = node.begin; at < node.end; ++at) {
         const float distance = scratch[at - node.begin];
         if (distance >= worst()) continue;
-        const std::pair<float, std::int32_t> entry{distance, static_cast<std::int32_t>(order_[at])};
-        const auto place = std::upper_bound(out.begin(), out.end(), entry) - out.begin();
-        if (static_cast<index_t>(out.size()) == count) out.pop_back();
-        out.insert(out.begin() + place, entry);
+        insert_bounded(out, {distance, static_cast<std::int32_t>(order_[at])}, count);
       }
       continue;
     }
-    // The nearer child is searched first: pushed last.
-    const float left = box_sq_distance(x, node.left), right = box_sq_distance(x, node.right);
-    if (left <= right) {
-      stack.emplace_back(node.right, right);
-      stack.emplace_back(node.left, left);
-    } else {
-      stack.emplace_back(node.left, left);
-      stack.emplace_back(node.right, right);
-    }
+    push_children(stack, node, box_sq_distance(x, node.left), box_sq_distance(x, node.right));
   }
 }
 
@@ -204,24 +212,14 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
         for (index_t at = node.begin; at < node.end; ++at) {
           const float distance = scratch[at - node.begin];
           if (distance >= worst) continue;
-          const std::pair<float, std::int32_t> entry{distance, static_cast<std::int32_t>(order_[at])};
-          const auto place = std::upper_bound(list.begin(), list.end(), entry) - list.begin();
-          if (static_cast<index_t>(list.size()) == count) list.pop_back();
-          list.insert(list.begin() + place, entry);
+          insert_bounded(list, {distance, static_cast<std::int32_t>(order_[at])}, count);
           worst = worst_of(q);
         }
       }
       shared = bound();
       continue;
     }
-    const float left = box_box_sq_distance(leaf, node.left), right = box_box_sq_distance(leaf, node.right);
-    if (left <= right) {
-      stack.emplace_back(node.right, right);
-      stack.emplace_back(node.left, left);
-    } else {
-      stack.emplace_back(node.left, left);
-      stack.emplace_back(node.right, right);
-    }
+    push_children(stack, node, box_box_sq_distance(leaf, node.left), box_box_sq_distance(leaf, node.right));
   }
 }
 

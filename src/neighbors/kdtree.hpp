@@ -43,6 +43,9 @@ class KdTree {
   [[nodiscard]] const std::vector<Node>& nodes() const { return nodes_; }
   [[nodiscard]] index_t point_at(index_t position) const { return order_[position]; }
   [[nodiscard]] index_t position_of(index_t point) const { return position_[point]; }
+  /// Pushes a node's children onto a depth-first stack with their distances, the nearer on top
+  /// so that it is searched first.
+  static void push_children(Stack& stack, const Node& node, float left_distance, float right_distance);
   /// Float lower bound of the squared distance from x to the node's bounding box.
   [[nodiscard]] float box_sq_distance(const float* x, index_t node) const;
   /// Float lower bound of the squared distance between two nodes' bounding boxes.
