@@ -1,0 +1,61 @@
+// The kNN graph per search (shoal's kd-tree, FAISS flat and HNSW) and HDBSCAN end to end with
+// its stage times, on the CPU.
+//
+//   build/release/benchmarks/shoal_bench --benchmark_filter='KnnGraph|Hdbscan'
+//
+// Data: shoal's Gaussian blobs (n and d from the arguments, 20 blobs, std 1.5, seed 3), as
+// benchmarks/compare/hdbscan_cpu.py uses; HDBSCAN with min_cluster_size 50, min_samples 10.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <utility>
+
+#include "shoal/datasets.hpp"
+#include "shoal/hdbscan.hpp"
+#include "shoal/neighbors.hpp"
+
+namespace {
+
+const shoal::Matrix<float>& blobs(shoal::index_t n, shoal::index_t d) {
+  static std::map<std::pair<shoal::index_t, shoal::index_t>, shoal::Matrix<float>> cache;
+  auto [it, inserted] = cache.try_emplace({n, d});
+  if (inserted) it->second = shoal::datasets::make_blobs({.n = n, .d = d, .centers = 20, .std = 1.5, .seed = 3}).X;
+  return it->second;
+}
+
+void BM_KnnGraph(benchmark::State& state, shoal::neighbors::Index index) {
+  const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  for (auto _ : state) {
+    const shoal::neighbors::KnnGraph graph = shoal::neighbors::knn_graph(ctx, X, 10, shoal::Metric::L2, {.index = index});
+    benchmark::DoNotOptimize(graph.indices.data());
+  }
+  state.counters["points/s"] = benchmark::Counter(static_cast<double>(X.rows()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(BM_KnnGraph, kdtree, shoal::neighbors::Index::KdTree)
+    ->Args({200'000, 10})->Args({200'000, 16})->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(BM_KnnGraph, flat, shoal::neighbors::Index::Flat)->Args({50'000, 16})->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(BM_KnnGraph, hnsw, shoal::neighbors::Index::Hnsw)->Args({200'000, 16})->Unit(benchmark::kSecond);
+
+void BM_Hdbscan(benchmark::State& state) {
+  const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  shoal::hdbscan::Params params;
+  params.min_cluster_size = 50;
+  params.min_samples = 10;
+  shoal::hdbscan::StageSeconds total;
+  for (auto _ : state) {
+    const shoal::hdbscan::Result result = shoal::hdbscan::fit(ctx, X, params);
+    total.knn += result.seconds.knn;
+    total.mst += result.seconds.mst;
+    total.condense += result.seconds.condense + result.seconds.select;
+    state.counters["clusters"] = static_cast<double>(result.clusters);
+  }
+  const auto per_run = [&](double seconds) { return seconds / static_cast<double>(state.iterations()); };
+  state.counters["knn_s"] = per_run(total.knn);
+  state.counters["mst_s"] = per_run(total.mst);
+  state.counters["tree_s"] = per_run(total.condense);
+}
+BENCHMARK(BM_Hdbscan)->Args({200'000, 10})->Args({100'000, 16})->Unit(benchmark::kSecond);
+
+}  // namespace
