@@ -8,6 +8,8 @@
 // Initial centroids: k-means++ (shoal's, seed 0), computed once and shared. Both libraries run
 // exactly 10 Lloyd iterations (tol 0; FAISS with max_points_per_centroid raised to use every
 // point). GFLOP/s counts 2·n·k·d per iteration, the work of a full assignment.
+#include <cstdint>  // before FAISS's headers, which use uint8_t without including it
+
 #include <benchmark/benchmark.h>
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>

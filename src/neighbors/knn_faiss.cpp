@@ -1,5 +1,9 @@
 // kNN through FAISS (Debian libfaiss-dev, static): exact IndexFlatL2, or approximate HNSW and
 // IVF-Flat. FAISS ranks by float distances; the candidates are then measured in double.
+// Debian's FAISS 1.7 headers use uint8_t without including <cstdint>, which GCC 13 no longer
+// pulls in through other headers.
+#include <cstdint>
+
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFFlat.h>
