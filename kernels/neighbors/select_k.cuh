@@ -48,10 +48,13 @@ __global__ void select_k_kernel(const float* __restrict__ tile, std::int64_t row
   for (int i = lane; i < count; i += kWarp) {
     if (out[i].index >= 0) insert(mine, held, count, out[i]);
   }
+  // A candidate that does not beat the row's count-th best so far cannot enter the result:
+  // with that bound, blocks after the first insert almost nothing.
+  const Candidate bound = out[count - 1].index >= 0 ? out[count - 1] : Candidate{FLT_MAX, 0x7fffffff};
   const float x_norm = x_norms[row];
   for (std::int64_t j = lane; j < cols; j += kWarp) {
-    insert(mine, held, count,
-           Candidate{fmaxf(0.0f, tile[row * cols + j] + x_norm + y_norms[j]), static_cast<std::int32_t>(first_col + j)});
+    const Candidate c{fmaxf(0.0f, tile[row * cols + j] + x_norm + y_norms[j]), static_cast<std::int32_t>(first_col + j)};
+    if (before(c, bound)) insert(mine, held, count, c);
   }
   __syncwarp();  // every lane has read the previous list before lane 0 overwrites it
   int head = 0;
