@@ -62,6 +62,7 @@ struct Result {
   std::vector<IterationStats> iterations;  ///< of the returned run
   int best_run = 0;                   ///< which of the n_init runs was returned
   Backend backend = Backend::Cpu;     ///< where it ran
+  double setup_seconds = 0.0;         ///< checks, scaling, and (CUDA) the upload of X to the device
   double init_seconds = 0.0;          ///< initialisation, all runs
   double lloyd_seconds = 0.0;         ///< Lloyd iterations, all runs
 };

@@ -28,8 +28,14 @@ void nearest_centroid(const float* tile, const float* c_norms, float c_norm_max,
                       const float* x_norms, const float* centroids, std::int64_t rows, int k, int d,
                       std::int32_t* labels, double* distances, unsigned long long* changed, cudaStream_t stream) {
   if (rows == 0) return;
-  nearest_centroid_kernel<<<row_blocks(rows), kBlock, 0, stream>>>(tile, c_norms, c_norm_max, unit_error, x, x_norms,
-                                                                   centroids, rows, k, d, labels, distances, changed);
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  if (k % 4 == 0 && aligned(tile) && aligned(c_norms)) {
+    nearest_centroid_kernel<true><<<row_blocks(rows), kBlock, 0, stream>>>(
+        tile, c_norms, c_norm_max, unit_error, x, x_norms, centroids, rows, k, d, labels, distances, changed);
+  } else {
+    nearest_centroid_kernel<false><<<row_blocks(rows), kBlock, 0, stream>>>(
+        tile, c_norms, c_norm_max, unit_error, x, x_norms, centroids, rows, k, d, labels, distances, changed);
+  }
   SHOAL_CUDA_CHECK(cudaGetLastError());
 }
 

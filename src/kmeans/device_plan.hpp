@@ -12,9 +12,12 @@ namespace shoal::kmeans::detail {
 struct DevicePlan {
   bool resident = true;     ///< X, weights and labels stay on the device for the whole fit
   index_t batch_rows = 0;   ///< rows assigned and summed per batch (n when resident)
-  index_t tile_rows = 0;    ///< rows per cuBLAS distance tile inside a batch
+  index_t tile_rows = 0;    ///< rows per cuBLAS distance tile inside a batch (kTileBuffers of them)
   std::size_t bytes = 0;    ///< device memory the plan uses
 };
+
+/// Distance tiles: the GEMM of one overlaps the nearest-centroid scan of the other.
+inline constexpr index_t kTileBuffers = 2;
 
 /// Rows of sorted labels summed by one block of the deterministic centroid reduction.
 inline constexpr index_t kReduceChunkRows = 1024;

@@ -53,17 +53,32 @@ void validate(const Context& ctx, MatrixView<const float> X, const Params& param
   }
 }
 
-/// scikit-learn's _tolerance: tol times the mean per-feature variance of X.
-double absolute_tolerance(MatrixView<const float> X, double tol) {
-  const index_t n = X.rows(), d = X.cols();
-  std::vector<double> mean(d, 0.0), m2(d, 0.0);
-  for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < d; ++j) mean[j] += X(i, j);
-  }
+/// scikit-learn's _tolerance: tol times the mean per-feature variance of X. The sums run over
+/// fixed blocks of rows merged in block order, so the value does not depend on the thread count.
+double absolute_tolerance(const Context& ctx, MatrixView<const float> X, double tol) {
+  if (tol == 0.0) return 0.0;
+  constexpr index_t kBlockRows = 4096;
+  const index_t n = X.rows(), d = X.cols(), blocks = (n + kBlockRows - 1) / kBlockRows;
+  std::vector<double> partial(static_cast<std::size_t>(blocks * d));
+  // Σᵢ term(j, x_ij) for every feature j.
+  const auto column_sums = [&](auto&& term) {
+    std::fill(partial.begin(), partial.end(), 0.0);
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+    for (index_t b = 0; b < blocks; ++b) {
+      double* sums = partial.data() + b * d;
+      for (index_t i = b * kBlockRows; i < std::min(n, (b + 1) * kBlockRows); ++i) {
+        for (index_t j = 0; j < d; ++j) sums[j] += term(j, X(i, j));
+      }
+    }
+    std::vector<double> total(d, 0.0);
+    for (index_t b = 0; b < blocks; ++b) {
+      for (index_t j = 0; j < d; ++j) total[j] += partial[b * d + j];
+    }
+    return total;
+  };
+  std::vector<double> mean = column_sums([](index_t, float x) { return static_cast<double>(x); });
   for (double& m : mean) m /= static_cast<double>(n);
-  for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < d; ++j) m2[j] += (X(i, j) - mean[j]) * (X(i, j) - mean[j]);
-  }
+  const std::vector<double> m2 = column_sums([&](index_t j, float x) { return (x - mean[j]) * (x - mean[j]); });
   double variance = 0.0;
   for (const double v : m2) variance += v / static_cast<double>(n);
   return tol * variance / static_cast<double>(d);
@@ -121,11 +136,12 @@ class Fitted {
 }  // namespace
 
 Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
+  const auto setup_start = std::chrono::steady_clock::now();
   validate(ctx, X, params, weights);
   const bool cosine = params.metric == Metric::Cosine;
   const Matrix<float> unit = cosine ? unit_rows(X, "data") : Matrix<float>();
   const MatrixView<const float> data = cosine ? unit.view() : X;
-  const double tolerance = absolute_tolerance(data, params.tol);
+  const double tolerance = absolute_tolerance(ctx, data, params.tol);
   const std::uint64_t seed = params.seed.value_or(ctx.seed());
 
   Result result;
@@ -133,6 +149,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
                                      static_cast<double>(data.cols());
   result.backend = ctx.backend_for(flops_per_iteration * params.max_iter);
   const std::unique_ptr<detail::LloydEngine> engine = make_engine(ctx, result.backend, data, weights, params.k);
+  result.setup_seconds = seconds_since(setup_start);
 
   const int runs = params.init == Init::Given ? 1 : params.n_init;
   for (int run = 0; run < runs; ++run) {

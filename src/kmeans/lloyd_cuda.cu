@@ -1,6 +1,7 @@
 // The CUDA engine of Lloyd. Per batch of rows: cuBLAS tiles of −2·X·Cᵀ, the exact
 // nearest-centroid kernel, a deterministic weighted inertia sum, and the sorted-label centroid
-// reduction. X stays resident when the plan allows; otherwise batches stream from pinned
+// reduction. Two tiles alternate: the scan of one (memory-bound, on the scan stream) runs
+// beside the GEMM of the next (compute-bound, on the main stream). X stays resident when the plan allows; otherwise batches stream from pinned
 // staging buffers on a copy stream, the copy of batch i+1 overlapping the compute of batch i.
 // All device memory is carved from the context's workspace once, in the constructor.
 #include <algorithm>
@@ -82,7 +83,7 @@ class CudaLloyd final : public LloydEngine {
     add(static_cast<float*>(nullptr), plan_.resident ? n_ : batch);    // x norms
     add(static_cast<float*>(nullptr), k_ * d_ + k_);                   // centroids, their norms
     add(static_cast<double*>(nullptr), k_ * d_ + k_);                  // sums, cluster weights
-    add(static_cast<float*>(nullptr), plan_.tile_rows * k_);           // distance tile
+    add(static_cast<float*>(nullptr), kTileBuffers * plan_.tile_rows * k_);  // distance tiles
     add(static_cast<std::int32_t*>(nullptr), 3 * batch);               // sort keys, order in and out
     add(static_cast<std::int64_t*>(nullptr), 3 * (k_ + 1));           // offsets, chunk counts and starts
     add(static_cast<double*>(nullptr), chunks * (d_ + 1));             // chunk partial sums
@@ -100,7 +101,8 @@ class CudaLloyd final : public LloydEngine {
     c_norms_ = centroids_ + k_ * d_;
     sums_ = carve.take<double>(k_ * d_ + k_);
     cluster_weights_ = sums_ + k_ * d_;
-    tile_ = carve.take<float>(plan_.tile_rows * k_);
+    tiles_[0] = carve.take<float>(kTileBuffers * plan_.tile_rows * k_);
+    tiles_[1] = tiles_[0] + plan_.tile_rows * k_;
     scratch_.sorted_labels = carve.take<std::int32_t>(3 * batch);
     scratch_.order_in = scratch_.sorted_labels + batch;
     scratch_.order = scratch_.order_in + batch;
@@ -114,6 +116,12 @@ class CudaLloyd final : public LloydEngine {
     scratch_.cub = carve.take<std::byte>(cub_size);
     scratch_.cub_size = cub_size;
     kk::fill_iota(scratch_.order_in, batch, stream_);
+    SHOAL_CUDA_CHECK(cudaStreamCreateWithFlags(&scan_stream_, cudaStreamNonBlocking));
+    for (int t = 0; t < kTileBuffers; ++t) {
+      SHOAL_CUDA_CHECK(cudaEventCreateWithFlags(&tile_ready_[t], cudaEventDisableTiming));
+      SHOAL_CUDA_CHECK(cudaEventCreateWithFlags(&tile_scanned_[t], cudaEventDisableTiming));
+    }
+    SHOAL_CUDA_CHECK(cudaEventCreateWithFlags(&scans_done_, cudaEventDisableTiming));
 
     if (plan_.resident) {
       SHOAL_CUDA_CHECK(cudaMemcpy2DAsync(x_, d_ * sizeof(float), X.data(), X.stride() * sizeof(float),
@@ -143,10 +151,16 @@ class CudaLloyd final : public LloydEngine {
       cudaStreamSynchronize(copy_stream_);
       cudaStreamDestroy(copy_stream_);
     }
-    for (int s = 0; s < 2; ++s) {
-      if (copied_[s] != nullptr) cudaEventDestroy(copied_[s]);
-      if (done_[s] != nullptr) cudaEventDestroy(done_[s]);
+    if (scan_stream_ != nullptr) {
+      cudaStreamSynchronize(scan_stream_);
+      cudaStreamDestroy(scan_stream_);
     }
+    for (int s = 0; s < 2; ++s) {
+      for (cudaEvent_t event : {copied_[s], done_[s], tile_ready_[s], tile_scanned_[s]}) {
+        if (event != nullptr) cudaEventDestroy(event);
+      }
+    }
+    if (scans_done_ != nullptr) cudaEventDestroy(scans_done_);
   }
 
   void reset_labels() override {
@@ -165,13 +179,23 @@ class CudaLloyd final : public LloydEngine {
 
     for_each_batch(true, [&](const Batch& batch, float* x_norms, double* distances) {
       if (!plan_.resident) shoal::kernels::row_sq_norms(batch.x, batch.rows, d_, d_, x_norms, stream_);
-      for (index_t first = 0; first < batch.rows; first += plan_.tile_rows) {
+      int slot = 0;
+      for (index_t first = 0; first < batch.rows; first += plan_.tile_rows, slot = 1 - slot) {
         const index_t rows = std::min(plan_.tile_rows, batch.rows - first);
+        float* tile = tiles_[slot];
+        // The GEMM overwrites the tile only after the scan that last read it.
+        SHOAL_CUDA_CHECK(cudaStreamWaitEvent(stream_, tile_scanned_[slot], 0));
         shoal::kernels::gemm_minus_two_xyt(cuda_.cublas(), batch.x + first * d_, d_, rows, centroids_, d_, k_, d_,
-                                           tile_, k_);
-        kk::nearest_centroid(tile_, c_norms_, c_norm_max, unit_error, batch.x + first * d_, x_norms + first,
-                             centroids_, rows, k, d, batch.labels + first, distances + first, changed_, stream_);
+                                           tile, k_);
+        SHOAL_CUDA_CHECK(cudaEventRecord(tile_ready_[slot], stream_));
+        SHOAL_CUDA_CHECK(cudaStreamWaitEvent(scan_stream_, tile_ready_[slot], 0));
+        kk::nearest_centroid(tile, c_norms_, c_norm_max, unit_error, batch.x + first * d_, x_norms + first,
+                             centroids_, rows, k, d, batch.labels + first, distances + first, changed_, scan_stream_);
+        SHOAL_CUDA_CHECK(cudaEventRecord(tile_scanned_[slot], scan_stream_));
       }
+      // What follows reads the labels and distances: back on the main stream.
+      SHOAL_CUDA_CHECK(cudaEventRecord(scans_done_, scan_stream_));
+      SHOAL_CUDA_CHECK(cudaStreamWaitEvent(stream_, scans_done_, 0));
       kk::weighted_sum(distances, batch.weights, batch.rows, sum_partials_, inertia_, stream_);
       if (accumulate) {
         kk::accumulate_cluster_sums(batch.x, batch.weights, batch.labels, batch.rows, k, d, kReduceChunkRows,
@@ -322,7 +346,7 @@ class CudaLloyd final : public LloydEngine {
   float* c_norms_ = nullptr;
   double* sums_ = nullptr;
   double* cluster_weights_ = nullptr;
-  float* tile_ = nullptr;
+  float* tiles_[kTileBuffers] = {nullptr, nullptr};
   double* sum_partials_ = nullptr;
   double* inertia_ = nullptr;
   unsigned long long* changed_ = nullptr;
@@ -336,6 +360,12 @@ class CudaLloyd final : public LloydEngine {
   PinnedBuffer<double> staged_distances_[2];
   cudaEvent_t copied_[2] = {nullptr, nullptr};
   cudaEvent_t done_[2] = {nullptr, nullptr};
+
+  // The scan stream and the events that hand tiles between it and the main stream.
+  cudaStream_t scan_stream_ = nullptr;
+  cudaEvent_t tile_ready_[kTileBuffers] = {nullptr, nullptr};
+  cudaEvent_t tile_scanned_[kTileBuffers] = {nullptr, nullptr};
+  cudaEvent_t scans_done_ = nullptr;
 
   // Host copies.
   std::vector<float> host_centroids_;

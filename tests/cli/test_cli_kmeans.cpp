@@ -45,7 +45,7 @@ TEST_F(CliKMeans, WritesLabelsCentroidsAndReport) {
   EXPECT_TRUE(report["converged"].get<bool>());
   EXPECT_GT(report["n_iter"].get<int>(), 0);
   EXPECT_NEAR(report["inertia"].get<double>(), metrics::inertia(blobs_.X, labels, centroids), 1e-3);
-  for (const char* phase : {"load", "init", "iterations", "write", "total"}) {
+  for (const char* phase : {"load", "setup", "init", "iterations", "write", "total"}) {
     EXPECT_GE(report["seconds"][phase].get<double>(), 0.0) << phase;
   }
   EXPECT_EQ(report["iterations"].size(), report["n_iter"].get<std::size_t>());

@@ -368,6 +368,11 @@ TEST(DevicePlan, ResidentWhenItFitsStreamedOtherwise) {
   EXPECT_LE(tight.bytes, std::size_t{100} << 20);
   EXPECT_THROW((void)detail::plan_device(1'000'000, 64, 256, std::size_t{1} << 20), OutOfMemory);
   EXPECT_EQ(estimate_device_memory(1'000'000, 64, {.k = 256}), roomy.bytes);
+  // The tile shrinks before X is streamed: several tiles per pass, X still resident.
+  const detail::DevicePlan tiled = detail::plan_device(200'000, 8, 1024, std::size_t{1} << 30);
+  EXPECT_TRUE(tiled.resident);
+  EXPECT_LT(tiled.tile_rows, 200'000 / 3);
+  EXPECT_LE(tiled.bytes, std::size_t{1} << 30);
 }
 
 // CUDA against CPU, from the same initial centroids (skipped without a device).
@@ -412,7 +417,10 @@ INSTANTIATE_TEST_SUITE_P(
         CudaCase{"resident", {.n = 20000, .d = 16, .centers = 10, .std = 2.0, .seed = 1}, 10, 0},
         CudaCase{"many centroids", {.n = 30000, .d = 33, .centers = 50, .std = 3.0, .seed = 2}, 200, 0},
         CudaCase{"streamed in batches under a 24 MiB budget", {.n = 200000, .d = 24, .centers = 8, .std = 2.0, .seed = 3},
-                 8, 24u << 20}),
+                 8, 24u << 20},
+        // 1 GiB leaves room for two 256 MiB tiles only: four tiles per pass, GEMM and scan overlapping.
+        CudaCase{"several distance tiles per batch", {.n = 200000, .d = 8, .centers = 32, .std = 2.0, .seed = 4}, 1024,
+                 1u << 30}),
     [](const ::testing::TestParamInfo<CudaCase>& row) { return "case" + std::to_string(row.index); });
 
 TEST(KMeansCuda, WeightsMatchCpu) {
