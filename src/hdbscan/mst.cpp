@@ -1,8 +1,11 @@
 #include "hdbscan/mst.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <numeric>
 
 #include "core/check.hpp"
@@ -160,7 +163,7 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
   const index_t n = reach.X.rows(), k = reach.knn.k;
   const neighbors::detail::KdTree kdtree(reach.X);
   ReachSearch tree(kdtree, reach);
-  std::vector<index_t> component(n), members(n), starts;
+  std::vector<index_t> component(n), members(n), starts, slot(n), tasks;
   std::vector<Edge> proposal(n);
   std::vector<double> reach_floor(n);  // lower bound on the edges of p that its proposal may not cover
   // What earlier searches learnt, still true as components grow: a point's lightest edge out of
@@ -206,34 +209,55 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
       reach_floor[p] = best.valid() && best.weight < floor ? kInfinity : floor;
     }
 
+    // Each component's lightest edge out: the best proposal of its members, lowered by exact
+    // searches. The searches of one component run on all threads (late rounds have a few
+    // huge components), sharing the component's best as the bound that prunes them; the
+    // minimum they reach does not depend on their order, only the count of searches does.
     std::vector<Edge> chosen(roots.size());
+    std::vector<std::atomic<double>> bound(roots.size());  // chosen[r].weight, read without a lock
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+    for (std::size_t r = 0; r < roots.size(); ++r) {
+      const index_t c = roots[r];
+      slot[c] = static_cast<index_t>(r);
+      for (index_t at = starts[c]; at < starts[c + 1]; ++at) chosen[r] = std::min(chosen[r], proposal[members[at]]);
+      bound[r].store(chosen[r].weight, std::memory_order_relaxed);
+    }
+    std::array<std::mutex, 64> locks;  // component r's best is guarded by locks[r % 64]
+    // Points near a border first: their edges tighten the bounds that prune the others.
+    for (const bool border : {true, false}) {
+      tasks.clear();
+      for (index_t at = 0; at < n; ++at) {
+        const index_t p = members[at];
+        if (tree.near_border(p) == border && reach_floor[p] <= chosen[slot[component[p]]].weight) tasks.push_back(p);
+      }
 #pragma omp parallel num_threads(ctx.threads()) reduction(+ : searches)
-    {
-      neighbors::detail::KdTree::Stack stack;
-      std::vector<float> scratch;
-#pragma omp for schedule(dynamic)
-      for (std::size_t r = 0; r < roots.size(); ++r) {
-        const index_t c = roots[r];
-        Edge best;
-        for (index_t at = starts[c]; at < starts[c + 1]; ++at) best = std::min(best, proposal[members[at]]);
-        // Points near a border first: their edges tighten the bound that prunes the others.
-        for (const bool border : {true, false}) {
-          for (index_t at = starts[c]; at < starts[c + 1]; ++at) {
-            const index_t p = members[at];
-            if (tree.near_border(p) != border || reach_floor[p] > best.weight) continue;
-            // Searching below the component's best finds p's own lightest edge, if lighter.
-            Edge mine = best;
-            tree.search(p, mine, stack, scratch);
-            ++searches;
-            if (mine < best) {
-              known[p] = mine;
-              best = mine;
-            } else {
-              lower[p] = std::max(lower[p], best.weight);
+      {
+        neighbors::detail::KdTree::Stack stack;
+        std::vector<float> scratch;
+#pragma omp for schedule(dynamic, 16)
+        for (std::size_t t = 0; t < tasks.size(); ++t) {
+          const index_t p = tasks[t], r = slot[component[p]];
+          if (reach_floor[p] > bound[r].load(std::memory_order_relaxed)) continue;
+          Edge start;
+          {
+            const std::lock_guard<std::mutex> lock(locks[r % locks.size()]);
+            start = chosen[r];
+          }
+          // Searching below the component's best finds p's own lightest edge, if lighter.
+          Edge mine = start;
+          tree.search(p, mine, stack, scratch);
+          ++searches;
+          if (mine < start) {
+            known[p] = mine;
+            const std::lock_guard<std::mutex> lock(locks[r % locks.size()]);
+            if (mine < chosen[r]) {
+              chosen[r] = mine;
+              bound[r].store(mine.weight, std::memory_order_relaxed);
             }
+          } else {
+            lower[p] = std::max(lower[p], start.weight);
           }
         }
-        chosen[r] = best;
       }
     }
     for (const Edge& edge : chosen) {
