@@ -40,9 +40,9 @@ __device__ inline double warp_sq_distance(const float* __restrict__ x, const flo
   return warp_sum(sum);
 }
 
-/// One warp per row of a tile. kVector: k is a multiple of 4 and the tile and norms are
-/// 16-byte aligned, so the scan reads float4. `tile` holds −2·x·c_j (row-major, leading dimension k); with
+/// One warp per row of a tile. `tile` holds −2·x·c_j (row-major, leading dimension k); with
 /// the centroid norms it gives v_j = ‖c_j‖² − 2·x·c_j, whose argmin is the nearest centroid.
+/// kVector: k is a multiple of 4 and the tile and the norms are 16-byte aligned (float4 loads).
 /// When the two best v are within twice the GEMM's rounding bound, the row is decided again in
 /// double over all centroids. Writes the label and the direct ‖x − c‖² in double, and counts
 /// the rows whose label changed.
@@ -58,8 +58,8 @@ __global__ void nearest_centroid_kernel(const float* __restrict__ tile, const fl
   if (row < rows) {
     const float* v = tile + row * k;
     // Each lane scans its stripe in increasing j (a tie keeps the lower index), kScanUnroll
-    // loads in flight: fewer leave the scan bound by DRAM latency (H100: 0.9 TB/s with one
-    // float at a time). The tile is read once, so its loads bypass the cache (__ldcs).
+    // loads in flight: the scan is bound by latency, not bandwidth (H100, k = 1024: about
+    // 1 TB/s). The tile is read once, so its loads bypass the cache (__ldcs).
     float first = FLT_MAX, second = FLT_MAX;
     int index = 0x7fffffff;
     const auto take = [&](float value, int j) {

@@ -53,7 +53,8 @@ __global__ void select_k_kernel(const float* __restrict__ tile, std::int64_t row
   const Candidate bound = out[count - 1].index >= 0 ? out[count - 1] : Candidate{FLT_MAX, 0x7fffffff};
   const float x_norm = x_norms[row];
   for (std::int64_t j = lane; j < cols; j += kWarp) {
-    const Candidate c{fmaxf(0.0f, tile[row * cols + j] + x_norm + y_norms[j]), static_cast<std::int32_t>(first_col + j)};
+    const Candidate c{fmaxf(0.0f, tile[row * cols + j] + x_norm + y_norms[j]),
+                      static_cast<std::int32_t>(first_col + j)};
     if (before(c, bound)) insert(mine, held, count, c);
   }
   __syncwarp();  // every lane has read the previous list before lane 0 overwrites it

@@ -94,8 +94,9 @@ void run_kmeans(const KMeansOptions& options) {
     report["converged"] = result.converged;
     report["inertia"] = result.inertia;
     report["best_run"] = result.best_run;
-    report["seconds"] = {{"load", load_seconds}, {"setup", result.setup_seconds}, {"init", result.init_seconds}, {"iterations", result.lloyd_seconds},
-                         {"write", write_seconds}, {"total", clock.seconds()}};
+    report["seconds"] = {{"load", load_seconds},        {"setup", result.setup_seconds},
+                         {"init", result.init_seconds}, {"iterations", result.lloyd_seconds},
+                         {"write", write_seconds},      {"total", clock.seconds()}};
     nlohmann::json iterations = nlohmann::json::array();
     for (const kmeans::IterationStats& it : result.iterations) {
       iterations.push_back({{"inertia", it.inertia}, {"center_shift", it.center_shift},

@@ -1,8 +1,9 @@
 // The CUDA engine of Lloyd. Per batch of rows: cuBLAS tiles of −2·X·Cᵀ, the exact
 // nearest-centroid kernel, a deterministic weighted inertia sum, and the sorted-label centroid
 // reduction. Two tiles alternate: the scan of one (memory-bound, on the scan stream) runs
-// beside the GEMM of the next (compute-bound, on the main stream). X stays resident when the plan allows; otherwise batches stream from pinned
-// staging buffers on a copy stream, the copy of batch i+1 overlapping the compute of batch i.
+// beside the GEMM of the next (compute-bound, on the main stream). X stays resident when the
+// plan allows; otherwise batches stream from pinned staging buffers on a copy stream, the copy
+// of batch i+1 overlapping the compute of batch i.
 // All device memory is carved from the context's workspace once, in the constructor.
 #include <algorithm>
 #include <cmath>
