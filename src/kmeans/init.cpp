@@ -34,48 +34,28 @@ class Potential {
 
   /// closest = min(closest, D²(x, c)) over the rows c of `centres`.
   void add_centres(MatrixView<const float> centres) {
-    std::vector<float> c_norms(centres.rows());
-    shoal::detail::row_sq_norms<float>(centres, c_norms);
     const index_t m = centres.rows();
-#pragma omp parallel num_threads(ctx_.threads())
-    {
-      std::vector<float> tile(kBlock * m);
-#pragma omp for schedule(dynamic)
-      for (index_t b = 0; b < blocks(); ++b) {
-        const index_t begin = b * kBlock, rows = std::min(kBlock, X_.rows() - begin);
-        shoal::detail::sq_l2_tile<float>(X_.row_range(begin, begin + rows), x_norms_.data() + begin, centres,
-                                         c_norms.data(), tile.data(), m);
-        double sum = 0.0;
-        for (index_t r = 0; r < rows; ++r) {
-          float& closest = closest_[begin + r];
-          closest = std::min(closest, *std::min_element(tile.data() + r * m, tile.data() + (r + 1) * m));
-          sum += weight_of(weights_, begin + r) * closest;
-        }
-        block_sums_[b] = sum;
+    for_each_block(centres, [&](index_t b, index_t begin, index_t rows, const float* tile) {
+      double sum = 0.0;
+      for (index_t r = 0; r < rows; ++r) {
+        float& closest = closest_[begin + r];
+        closest = std::min(closest, *std::min_element(tile + r * m, tile + (r + 1) * m));
+        sum += weight_of(weights_, begin + r) * closest;
       }
-    }
+      block_sums_[b] = sum;
+    });
   }
 
   /// Σ w·min(closest, D²(x, c)) for each row c of `candidates`, without adding them.
   std::vector<double> potentials_with(MatrixView<const float> candidates) const {
     const index_t m = candidates.rows();
-    std::vector<float> c_norms(m);
-    shoal::detail::row_sq_norms<float>(candidates, c_norms);
     std::vector<double> partial(blocks() * m, 0.0);
-#pragma omp parallel num_threads(ctx_.threads())
-    {
-      std::vector<float> tile(kBlock * m);
-#pragma omp for schedule(dynamic)
-      for (index_t b = 0; b < blocks(); ++b) {
-        const index_t begin = b * kBlock, rows = std::min(kBlock, X_.rows() - begin);
-        shoal::detail::sq_l2_tile<float>(X_.row_range(begin, begin + rows), x_norms_.data() + begin, candidates,
-                                         c_norms.data(), tile.data(), m);
-        for (index_t r = 0; r < rows; ++r) {
-          const double w = weight_of(weights_, begin + r);
-          for (index_t t = 0; t < m; ++t) partial[b * m + t] += w * std::min(closest_[begin + r], tile[r * m + t]);
-        }
+    for_each_block(candidates, [&](index_t b, index_t begin, index_t rows, const float* tile) {
+      for (index_t r = 0; r < rows; ++r) {
+        const double w = weight_of(weights_, begin + r);
+        for (index_t t = 0; t < m; ++t) partial[b * m + t] += w * std::min(closest_[begin + r], tile[r * m + t]);
       }
-    }
+    });
     std::vector<double> total(m, 0.0);
     for (index_t b = 0; b < blocks(); ++b) {
       for (index_t t = 0; t < m; ++t) total[t] += partial[b * m + t];
@@ -105,6 +85,26 @@ class Potential {
 
  private:
   [[nodiscard]] index_t blocks() const { return static_cast<index_t>(block_sums_.size()); }
+
+  /// Calls fn(b, begin, rows, tile) for every block b of rows of X, in parallel, with tile
+  /// holding D²(x, c) of the block's rows against every row c of `centres` ([rows × m]).
+  template <class Fn>
+  void for_each_block(MatrixView<const float> centres, Fn&& fn) const {
+    const index_t m = centres.rows();
+    std::vector<float> c_norms(m);
+    shoal::detail::row_sq_norms<float>(centres, c_norms);
+#pragma omp parallel num_threads(ctx_.threads())
+    {
+      std::vector<float> tile(kBlock * m);
+#pragma omp for schedule(dynamic)
+      for (index_t b = 0; b < blocks(); ++b) {
+        const index_t begin = b * kBlock, rows = std::min(kBlock, X_.rows() - begin);
+        shoal::detail::sq_l2_tile<float>(X_.row_range(begin, begin + rows), x_norms_.data() + begin, centres,
+                                         c_norms.data(), tile.data(), m);
+        fn(b, begin, rows, tile.data());
+      }
+    }
+  }
 
   const Context& ctx_;
   MatrixView<const float> X_;
