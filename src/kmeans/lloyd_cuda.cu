@@ -102,6 +102,7 @@ class CudaLloyd final : public LloydEngine {
     c_norms_ = centroids_ + k_ * d_;
     sums_ = carve.take<double>(k_ * d_ + k_);
     cluster_weights_ = sums_ + k_ * d_;
+    static_assert(kTileBuffers == 2, "the tile loop alternates two slots");
     tiles_[0] = carve.take<float>(kTileBuffers * plan_.tile_rows * k_);
     tiles_[1] = tiles_[0] + plan_.tile_rows * k_;
     scratch_.sorted_labels = carve.take<std::int32_t>(3 * batch);
