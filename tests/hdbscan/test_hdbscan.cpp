@@ -195,6 +195,27 @@ TEST(Hdbscan, SameInputSameOutput) {
   EXPECT_EQ(a.spanning_tree.u, b.spanning_tree.u);
 }
 
+// The last Borůvka rounds search from all threads at once, each search bounded by what the
+// others found so far: the tree must not depend on that order (only exact_searches may).
+TEST(Hdbscan, SpanningTreeIndependentOfThreadsAndTiming) {
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 20000, .d = 8, .centers = 12, .std = 1.5, .seed = 4});
+  const Params params{.min_cluster_size = 25, .min_samples = 5};
+  Context one(Backend::Cpu);
+  one.set_threads(1);
+  const Result reference = fit(one, blobs.X, params);
+  ASSERT_GT(reference.exact_searches, 0);
+  for (const int threads : {2, 4, 4}) {
+    Context ctx(Backend::Cpu);
+    ctx.set_threads(threads);
+    const Result result = fit(ctx, blobs.X, params);
+    EXPECT_EQ(result.spanning_tree.u, reference.spanning_tree.u) << threads << " threads";
+    EXPECT_EQ(result.spanning_tree.v, reference.spanning_tree.v) << threads << " threads";
+    EXPECT_EQ(result.spanning_tree.weight, reference.spanning_tree.weight) << threads << " threads";
+    EXPECT_EQ(result.labels, reference.labels) << threads << " threads";
+    EXPECT_EQ(result.outlier_scores, reference.outlier_scores) << threads << " threads";
+  }
+}
+
 TEST(Hdbscan, BadInputIsRejected) {
   const Context ctx(Backend::Cpu);
   const Matrix<float> X(10, 2, std::vector<float>(20, 0.5f));
