@@ -13,8 +13,9 @@ Lloyd iterations only: shoal's report gives them; FAISS's train and scikit-learn
 timed around the call. Every run is a process of its own (OpenMP runtimes of different
 libraries in one process slow each other down), each library runs --repeat times,
 interleaved; the best time is reported (the least disturbed by the machine), with the median
-beside it, and the ratios use the best times. GFLOP/s counts 2·n·k·d per iteration, the work of a full assignment (shoal skips
-much of it with exact bounds, so its figure can exceed the machine's peak).
+beside it, and the ratios use the best times. GFLOP/s counts 2·n·k·d per iteration, the work
+of a full assignment (shoal skips much of it with exact bounds, so its figure can exceed the
+machine's peak).
 """
 import argparse
 import json

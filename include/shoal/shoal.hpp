@@ -4,9 +4,9 @@
 
 #include "shoal/context.hpp"
 #include "shoal/datasets.hpp"
+#include "shoal/distance.hpp"
 #include "shoal/error.hpp"
 #include "shoal/hdbscan.hpp"
-#include "shoal/distance.hpp"
 #include "shoal/io.hpp"
 #include "shoal/kmeans.hpp"
 #include "shoal/matrix.hpp"

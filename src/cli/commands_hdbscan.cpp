@@ -73,11 +73,7 @@ void run_hdbscan(HdbscanOptions& options) {
   if (!options.common.report.empty()) {
     index_t noise = 0;
     for (const std::int32_t label : result.labels) noise += label < 0;
-    nlohmann::json report;
-    report["algorithm"] = "hdbscan";
-    report["input"] = options.common.input;
-    report["n"] = X.rows();
-    report["d"] = X.cols();
+    nlohmann::json report = new_report("hdbscan", options.common, X);
     report["min_cluster_size"] = params.min_cluster_size;
     report["min_samples"] = params.min_samples.value_or(params.min_cluster_size);
     report["method"] = std::string(hdbscan::to_string(params.method));

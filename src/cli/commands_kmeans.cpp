@@ -78,11 +78,7 @@ void run_kmeans(const KMeansOptions& options) {
   const double write_seconds = clock.lap();
 
   if (!options.common.report.empty()) {
-    nlohmann::json report;
-    report["algorithm"] = "kmeans";
-    report["input"] = options.common.input;
-    report["n"] = X.rows();
-    report["d"] = X.cols();
+    nlohmann::json report = new_report("kmeans", options.common, X);
     report["k"] = params.k;
     report["init"] = std::string(kmeans::to_string(params.init));
     report["n_init"] = params.n_init;

@@ -58,17 +58,18 @@ Context make_context(const CommonOptions& options) {
   return ctx;
 }
 
+nlohmann::json new_report(const char* algorithm, const CommonOptions& options, MatrixView<const float> X) {
+  nlohmann::json report;
+  report["algorithm"] = algorithm;
+  report["input"] = options.input;
+  report["n"] = X.rows();
+  report["d"] = X.cols();
+  return report;
+}
+
 void write_report(const std::filesystem::path& path, const nlohmann::json& report) {
   io::write_text(path, report.dump(2) + "\n");
 }
 
-Stopwatch::Stopwatch() : start_(now_seconds()), lap_start_(start_) {}
-double Stopwatch::seconds() const { return now_seconds() - start_; }
-double Stopwatch::lap() {
-  const double now = now_seconds();
-  const double elapsed = now - lap_start_;
-  lap_start_ = now;
-  return elapsed;
-}
 
 }  // namespace shoal::cli

@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 
+#include "core/stopwatch.hpp"
 #include "shoal/context.hpp"
+#include "shoal/matrix.hpp"
 
 namespace shoal::cli {
 
@@ -36,20 +38,12 @@ void add_context_options(CLI::App& command, CommonOptions& options);
 /// and --quiet is not given.
 [[nodiscard]] Context make_context(const CommonOptions& options);
 
+/// A report's first fields: the algorithm, the input file and its shape.
+[[nodiscard]] nlohmann::json new_report(const char* algorithm, const CommonOptions& options, MatrixView<const float> X);
+
 /// Writes `report` as indented JSON, atomically.
 void write_report(const std::filesystem::path& path, const nlohmann::json& report);
 
-/// Seconds since `start`, for per-phase timings.
-class Stopwatch {
- public:
-  Stopwatch();
-  [[nodiscard]] double seconds() const;
-  /// Seconds since the last lap (or construction), and starts a new lap.
-  double lap();
-
- private:
-  double start_;
-  double lap_start_;
-};
+using shoal::detail::Stopwatch;  // per-phase timings
 
 }  // namespace shoal::cli

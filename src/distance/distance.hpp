@@ -14,6 +14,9 @@ namespace shoal::detail {
 template <class T>
 void row_sq_norms(MatrixView<const T> X, std::span<T> norms);
 
+/// ‖x − c‖² of two float rows, in double, summed in a fixed order (the same on every run).
+[[nodiscard]] double exact_sq_distance(const float* x, const float* c, index_t d);
+
 /// One tile on the calling thread: `out[i·ld + j] = max(0, x_norms[i] + y_norms[j] − 2·x_i·y_j)`
 /// for X `[m × d]` and Y `[n × d]`. With the OpenMP build of OpenBLAS the GEMM stays on the
 /// calling thread, so callers run one tile per OpenMP thread.

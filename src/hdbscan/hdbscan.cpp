@@ -2,10 +2,10 @@
 // the shared hierarchy code (hierarchy.cpp).
 #include "shoal/hdbscan.hpp"
 
-#include <chrono>
 #include <cmath>
 
 #include "core/check.hpp"
+#include "core/stopwatch.hpp"
 #include "core/validate.hpp"
 #include "distance/distance.hpp"
 #include "hdbscan/hierarchy.hpp"
@@ -19,20 +19,6 @@ std::string_view to_string(Selection selection) {
 }
 
 namespace {
-
-class Stage {
- public:
-  Stage() : start_(std::chrono::steady_clock::now()) {}
-  double lap() {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    start_ = now;
-    return seconds;
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_;
-};
 
 void validate(const Context& ctx, MatrixView<const float> X, const Params& params) {
   shoal::detail::check_data(ctx, X, "the data");
@@ -63,7 +49,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   const MatrixView<const float> data = params.metric == Metric::Cosine ? unit.view() : X;
 
   Result result;
-  Stage stage;
+  shoal::detail::Stopwatch stage;
   ctx.report_progress("knn", 0.0);
   const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, data, k, params.knn);
   result.seconds.knn = stage.lap();

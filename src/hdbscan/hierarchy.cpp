@@ -116,7 +116,6 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
   // Stability (compute_stability): Σ (λ − birth) · size over each cluster's rows, in row order.
   std::vector<double> birth(clusters, 0.0), stability(clusters, 0.0), death(clusters, 0.0);
   std::vector<std::int64_t> cluster_size(clusters, 0), parent_of(clusters, -1);
-  std::vector<double> created_at(clusters, kInfinity);  // λ of the row that made the cluster
   std::vector<std::vector<std::int64_t>> children(clusters);  // cluster children in row order
   double max_lambda = 0.0;
   for (index_t r = 0; r < rows; ++r) {
@@ -124,7 +123,6 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
     death[id(tree.parent[r])] = std::max(death[id(tree.parent[r])], tree.lambda[r]);
     if (tree.child[r] >= root) {
       birth[id(tree.child[r])] = tree.lambda[r];
-      created_at[id(tree.child[r])] = tree.lambda[r];
       cluster_size[id(tree.child[r])] = tree.size[r];
       parent_of[id(tree.child[r])] = tree.parent[r];
       children[id(tree.parent[r])].push_back(tree.child[r]);
@@ -135,7 +133,8 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
     stability[id(tree.parent[r])] += (tree.lambda[r] - birth[id(tree.parent[r])]) * static_cast<double>(tree.size[r]);
   }
   const bool has_cluster_tree = clusters > 1;
-  const auto eps_of = [&](std::int64_t cluster) { return 1.0 / created_at[id(cluster)]; };
+  // The distance at which a cluster (never the root) split off its parent.
+  const auto eps_of = [&](std::int64_t cluster) { return 1.0 / birth[id(cluster)]; };
   const auto descendants = [&](std::int64_t from, auto&& visit) {
     std::vector<std::int64_t> queue = {from};
     for (std::size_t at = 0; at < queue.size(); ++at) {

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/check.hpp"
+#include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
 
 namespace shoal::hdbscan::detail {
@@ -129,19 +130,13 @@ class ReachSearch {
           const index_t q = tree_.point_at(at);
           const double weight = std::max(
               {core_p, core_at_[at],
-               std::sqrt(neighbors::detail::exact_sq_distance(x, reach_.X.row(q), reach_.X.cols())) / alpha});
+               std::sqrt(shoal::detail::exact_sq_distance(x, reach_.X.row(q), reach_.X.cols())) / alpha});
           best = std::min(best, make_edge(weight, p, q));
         }
         continue;
       }
-      const float left = tree_.box_sq_distance(x, node.left), right = tree_.box_sq_distance(x, node.right);
-      if (left <= right) {  // nearer child on top
-        stack.emplace_back(node.right, right);
-        stack.emplace_back(node.left, left);
-      } else {
-        stack.emplace_back(node.left, left);
-        stack.emplace_back(node.right, right);
-      }
+      neighbors::detail::KdTree::push_children(stack, node, tree_.box_sq_distance(x, node.left),
+                                               tree_.box_sq_distance(x, node.right));
     }
   }
 
@@ -199,8 +194,7 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
         for (index_t j = 0; j < k; ++j) {
           const index_t q = reach.knn.indices[p * k + j];
           if (component[q] == component[p]) continue;
-          const double weight = std::max({reach.core[p], reach.core[q], reach.knn.distances[p * k + j] / reach.alpha});
-          best = std::min(best, make_edge(weight, p, q));
+          best = std::min(best, make_edge(reach.listed_weight(p, j), p, q));
         }
       }
       proposal[p] = best;
@@ -297,8 +291,7 @@ MstOutcome approximate_mst(const Context& ctx, const Reachability& reach) {
   graph.reserve(static_cast<std::size_t>(n * k));
   for (index_t p = 0; p < n; ++p) {
     for (index_t j = 0; j < k; ++j) {
-      const index_t q = reach.knn.indices[p * k + j];
-      graph.push_back(make_edge(std::max({reach.core[p], reach.core[q], reach.knn.distances[p * k + j] / reach.alpha}), p, q));
+      graph.push_back(make_edge(reach.listed_weight(p, j), p, reach.knn.indices[p * k + j]));
     }
   }
   std::sort(graph.begin(), graph.end());

@@ -1,6 +1,7 @@
 #pragma once
 // The minimum spanning tree of mutual reachability on the CPU.
 
+#include <algorithm>
 #include <vector>
 
 #include "neighbors/knn.hpp"
@@ -15,6 +16,12 @@ struct Reachability {
   const neighbors::detail::Neighbors& knn;
   const std::vector<double>& core;
   double alpha = 1.0;
+
+  /// Mutual reachability of p and its j-th listed neighbour: max(core(p), core(q), d/alpha).
+  [[nodiscard]] double listed_weight(index_t p, index_t j) const {
+    const index_t slot = p * knn.k + j;
+    return std::max({core[p], core[knn.indices[slot]], knn.distances[slot] / alpha});
+  }
 };
 
 struct MstOutcome {

@@ -15,6 +15,7 @@
 namespace shoal::kmeans::detail {
 namespace {
 
+using shoal::detail::exact_sq_distance;
 using shoal::detail::gemm_abt;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -117,46 +118,7 @@ BestTwo best_two_portable(const float* v, const float* add, index_t k) {
 /// The two smallest values of v[j] + add[j] over j < k, and where the smallest first occurs.
 BestTwo best_two(const float* v, const float* add, index_t k);
 
-/// ‖x − c‖² in double with eight partial sums (element j into sum j mod 8), combined in a
-/// fixed tree, so the AVX-512 version below sums in the same order. (Where the compiler fuses
-/// multiply-adds the last bits can differ between CPUs; on one machine they never vary.)
-double exact_sq_distance_portable(const float* x, const float* c, index_t d) {
-  double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (index_t j = 0; j < d; ++j) {
-    const double diff = static_cast<double>(x[j]) - c[j];
-    partial[j % 8] += diff * diff;
-  }
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
-
-#pragma GCC diagnostic push  // as for best_two_avx512
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-/// The same sums on AVX-512: lane l of one register holds partial sum l.
-__attribute__((target("avx512f"))) double exact_sq_distance_avx512(const float* x, const float* c, index_t d) {
-  __m512d acc = _mm512_setzero_pd();
-  index_t j = 0;
-  for (; j + 8 <= d; j += 8) {
-    const __m512d diff = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)), _mm512_cvtps_pd(_mm256_loadu_ps(c + j)));
-    acc = _mm512_add_pd(acc, _mm512_mul_pd(diff, diff));
-  }
-  if (j < d) {
-    const auto tail = static_cast<__mmask16>((1u << (d - j)) - 1u);
-    const __m512d diff = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(tail, x + j))),
-                                       _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(tail, c + j))));
-    acc = _mm512_add_pd(acc, _mm512_mul_pd(diff, diff));
-  }
-  alignas(64) double partial[8];
-  _mm512_store_pd(partial, acc);
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
-#pragma GCC diagnostic pop
-
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-
-double exact_sq_distance(const float* x, const float* c, index_t d) {
-  return kHasAvx512 ? exact_sq_distance_avx512(x, c, d) : exact_sq_distance_portable(x, c, d);
-}
 
 BestTwo best_two(const float* v, const float* add, index_t k) {
   return kHasAvx512 ? best_two_avx512(v, add, k) : best_two_portable(v, add, k);

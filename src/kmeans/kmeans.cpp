@@ -3,12 +3,12 @@
 // lloyd_cuda.cu) under the shared driver (lloyd.cpp).
 #include "shoal/kmeans.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <set>
 #include <string>
 
 #include "core/check.hpp"
+#include "core/stopwatch.hpp"
 #include "core/validate.hpp"
 #include "distance/distance.hpp"
 #include "kmeans/assign_cpu.hpp"
@@ -32,10 +32,6 @@ std::string_view to_string(Init init) {
 namespace {
 
 using shoal::detail::concat;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 void validate(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
   shoal::detail::check_data(ctx, X, "the data");
@@ -136,7 +132,7 @@ class Fitted {
 }  // namespace
 
 Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, std::span<const float> weights) {
-  const auto setup_start = std::chrono::steady_clock::now();
+  const shoal::detail::Stopwatch setup;
   validate(ctx, X, params, weights);
   const bool cosine = params.metric == Metric::Cosine;
   const Matrix<float> unit = cosine ? unit_rows(X, "data") : Matrix<float>();
@@ -149,11 +145,11 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
                                      static_cast<double>(data.cols());
   result.backend = ctx.backend_for(flops_per_iteration * params.max_iter);
   const std::unique_ptr<detail::LloydEngine> engine = make_engine(ctx, result.backend, data, weights, params.k);
-  result.setup_seconds = seconds_since(setup_start);
+  result.setup_seconds = setup.seconds();
 
   const int runs = params.init == Init::Given ? 1 : params.n_init;
   for (int run = 0; run < runs; ++run) {
-    auto start = std::chrono::steady_clock::now();
+    shoal::detail::Stopwatch phase;
     const detail::Seeding seeding{seed, static_cast<std::uint64_t>(run)};
     Matrix<float> centroids;
     switch (params.init) {
@@ -165,11 +161,10 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
                            : copy_rows(params.initial_centroids);
         break;
     }
-    result.init_seconds += seconds_since(start);
+    result.init_seconds += phase.lap();
 
-    start = std::chrono::steady_clock::now();
     detail::RunOutcome outcome = detail::run_lloyd(ctx, *engine, data, weights, centroids, params, tolerance);
-    result.lloyd_seconds += seconds_since(start);
+    result.lloyd_seconds += phase.lap();
     if (run == 0 || outcome.inertia < result.inertia) {
       const std::span<const std::int32_t> labels = engine->labels();
       result.labels.assign(labels.begin(), labels.end());

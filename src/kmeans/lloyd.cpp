@@ -1,18 +1,14 @@
 #include "kmeans/lloyd.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <numeric>
 
 #include "core/check.hpp"
+#include "core/stopwatch.hpp"
 
 namespace shoal::kmeans::detail {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// scikit-learn's _relocate_empty_clusters: each empty cluster takes one of the points
 /// farthest from their centres, whose weight moves from its old cluster to the empty one.
@@ -68,7 +64,7 @@ RunOutcome run_lloyd(const Context& ctx, LloydEngine& engine, MatrixView<const f
   engine.reset_labels();
   bool strict = false;
   for (int iteration = 0; iteration < params.max_iter; ++iteration) {
-    const auto start = std::chrono::steady_clock::now();
+    const shoal::detail::Stopwatch clock;
     engine.assign(centroids, true, out);
     relocate_empty_clusters(engine, X, weights, out, k);
 
@@ -92,7 +88,7 @@ RunOutcome run_lloyd(const Context& ctx, LloydEngine& engine, MatrixView<const f
         centroid[j] = updated;
       }
     }
-    outcome.iterations.push_back({out.inertia, shift, out.changed, seconds_since(start)});
+    outcome.iterations.push_back({out.inertia, shift, out.changed, clock.seconds()});
     outcome.n_iter = iteration + 1;
     ctx.report_progress("lloyd", static_cast<double>(iteration + 1) / params.max_iter);
     if (out.changed == 0) {

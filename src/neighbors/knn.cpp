@@ -39,7 +39,7 @@ double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int3
   std::vector<std::pair<double, std::int32_t>> ranked;
   ranked.reserve(candidates.size());
   for (const std::int32_t c : candidates) {
-    if (c >= 0) ranked.emplace_back(exact_sq_distance(X.row(self), X.row(c), X.cols()), c);
+    if (c >= 0) ranked.emplace_back(shoal::detail::exact_sq_distance(X.row(self), X.row(c), X.cols()), c);
   }
   SHOAL_ASSERT(static_cast<index_t>(ranked.size()) >= k, "point ", self, " has ", ranked.size(),
                " candidates for ", k, " neighbours");

@@ -33,16 +33,6 @@ struct Neighbors {
 /// Defined only in CUDA builds.
 [[nodiscard]] Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k);
 
-/// Exact squared distance between two float rows, in double.
-inline double exact_sq_distance(const float* a, const float* b, index_t d) {
-  double sum = 0.0;
-  for (index_t j = 0; j < d; ++j) {
-    const double diff = static_cast<double>(a[j]) - b[j];
-    sum += diff * diff;
-  }
-  return sum;
-}
-
 /// Turns candidates of point `self` (any order, self possibly among them) into its list: exact
 /// distances, sorted by (distance, index), self dropped, the first k kept. Writes k entries and
 /// returns the distance of the first candidate left out (∞ if none).

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "distance/distance.hpp"
 #include "neighbors/knn.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/error.hpp"
@@ -17,7 +18,7 @@ std::vector<std::vector<std::pair<double, std::int32_t>>> brute(const Matrix<flo
   std::vector<std::vector<std::pair<double, std::int32_t>>> out(X.rows());
   for (index_t i = 0; i < X.rows(); ++i) {
     for (index_t j = 0; j < X.rows(); ++j) {
-      if (j != i) out[i].emplace_back(std::sqrt(detail::exact_sq_distance(X.row(i), X.row(j), X.cols())), static_cast<std::int32_t>(j));
+      if (j != i) out[i].emplace_back(std::sqrt(shoal::detail::exact_sq_distance(X.row(i), X.row(j), X.cols())), static_cast<std::int32_t>(j));
     }
     std::sort(out[i].begin(), out[i].end());
     out[i].resize(k);
@@ -74,7 +75,7 @@ TEST(Knn, RadiusBoundsEveryUnlistedPoint) {
         const bool listed = j == i || std::find(found.indices.begin() + i * 6, found.indices.begin() + (i + 1) * 6, j) !=
                                           found.indices.begin() + (i + 1) * 6;
         if (!listed) {
-          ASSERT_GE(std::sqrt(detail::exact_sq_distance(blobs.X.row(i), blobs.X.row(j), 20)), found.radius[i]);
+          ASSERT_GE(std::sqrt(shoal::detail::exact_sq_distance(blobs.X.row(i), blobs.X.row(j), 20)), found.radius[i]);
         }
       }
       ASSERT_GE(found.radius[i], found.distances[i * 6 + 5] * (1 - 1e-3)) << "a useful radius";
