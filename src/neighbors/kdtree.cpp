@@ -100,7 +100,7 @@ index_t KdTree::build(index_t begin, index_t end) {
   for (index_t j = 1; j < d_; ++j) {
     if (high_[id * d_ + j] - low_[id * d_ + j] > high_[id * d_ + widest] - low_[id * d_ + widest]) widest = j;
   }
-  if (!(high_[id * d_ + widest] > low_[id * d_ + widest])) return id;  // all points equal
+  // Equal points are split like any others, so that no leaf holds more than kLeafSize.
   const index_t middle = begin + (end - begin) / 2;
   std::nth_element(order_.begin() + begin, order_.begin() + middle, order_.begin() + end,
                    [&](index_t a, index_t b) { return X_(a, widest) < X_(b, widest); });

@@ -116,13 +116,15 @@ Result fit_text(const std::vector<float>& values, index_t d, Params params) {
 
 // Expected values below are the hdbscan package's (0.8.44) on the same input.
 TEST(Hdbscan, IdenticalPointsAreAllNoise) {
-  const Result result = fit_text(std::vector<float>(40, 1.0f), 2, {.min_cluster_size = 5});
-  for (index_t i = 0; i < 20; ++i) {
-    EXPECT_EQ(result.labels[i], -1);
-    EXPECT_EQ(result.probabilities[i], 0.0);
-    EXPECT_EQ(result.outlier_scores[i], 0.0);
+  for (const index_t n : {20, 300}) {  // 300: more than one kd-tree leaf of equal points
+    const Result result = fit_text(std::vector<float>(static_cast<std::size_t>(2 * n), 1.0f), 2, {.min_cluster_size = 5});
+    for (index_t i = 0; i < n; ++i) {
+      ASSERT_EQ(result.labels[i], -1) << n;
+      ASSERT_EQ(result.probabilities[i], 0.0) << n;
+      ASSERT_EQ(result.outlier_scores[i], 0.0) << n;
+    }
+    EXPECT_EQ(result.clusters, 0) << n;
   }
-  EXPECT_EQ(result.clusters, 0);
 }
 
 TEST(Hdbscan, DuplicateGroupsFormClustersAtInfiniteLambda) {

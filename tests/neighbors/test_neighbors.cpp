@@ -66,6 +66,19 @@ TEST(Knn, DuplicatesAreNeighboursAtZero) {
   EXPECT_EQ(graph.indices(3, 0), 0);  // a tie among 0, 1, 2 goes to the lowest index
 }
 
+TEST(Knn, ManyIdenticalPointsKeepLeavesSmall) {
+  // Once, more than a leaf's worth of equal points made one oversized kd-tree leaf.
+  Matrix<float> X(300, 3);
+  for (index_t i = 0; i < 300; ++i) {
+    for (index_t j = 0; j < 3; ++j) X(i, j) = i < 290 ? 1.0f : static_cast<float>(i + j);
+  }
+  const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 4, Metric::L2, {.index = Index::KdTree});
+  const auto expected = brute(X, 4);
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < 4; ++j) ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << i << ", " << j;
+  }
+}
+
 TEST(Knn, RadiusBoundsEveryUnlistedPoint) {
   const datasets::Blobs blobs = datasets::make_blobs({.n = 400, .d = 20, .centers = 4, .std = 2.0, .seed = 5});
   for (const Index index : {Index::KdTree, Index::Flat}) {
