@@ -7,6 +7,7 @@
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
+#include "core/simd.hpp"
 
 namespace shoal::detail {
 
@@ -24,10 +25,7 @@ double exact_sq_distance_portable(const float* x, const float* c, index_t d) {
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their intrinsics.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
+SHOAL_AVX512_BEGIN
 /// The same sums on AVX-512: lane l of one register holds partial sum l.
 __attribute__((target("avx512f"))) double exact_sq_distance_avx512(const float* x, const float* c, index_t d) {
   __m512d acc = _mm512_setzero_pd();
@@ -46,9 +44,7 @@ __attribute__((target("avx512f"))) double exact_sq_distance_avx512(const float* 
   _mm512_store_pd(partial, acc);
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
-#pragma GCC diagnostic pop
-
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+SHOAL_AVX512_END
 
 }  // namespace
 

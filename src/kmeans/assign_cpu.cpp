@@ -10,6 +10,7 @@
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
+#include "core/simd.hpp"
 #include "distance/distance.hpp"
 
 namespace shoal::kmeans::detail {
@@ -51,10 +52,7 @@ std::pair<float, float> combine_lanes(const float* m1, const float* m2) {
   return {m1[lowest], second};
 }
 
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their min, max and reduce.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
+SHOAL_AVX512_BEGIN
 /// best_two on AVX-512: sixteen lanes of running (smallest, second smallest), then a masked
 /// equality scan for the first position of the smallest.
 __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const float* add, index_t k) {
@@ -89,7 +87,7 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const
   }
   return {first, second, 0};
 }
-#pragma GCC diagnostic pop
+SHOAL_AVX512_END
 
 /// best_two for any x86-64: sixteen independent lanes the compiler can vectorise, then a scan.
 BestTwo best_two_portable(const float* v, const float* add, index_t k) {
@@ -116,12 +114,8 @@ BestTwo best_two_portable(const float* v, const float* add, index_t k) {
 }
 
 /// The two smallest values of v[j] + add[j] over j < k, and where the smallest first occurs.
-BestTwo best_two(const float* v, const float* add, index_t k);
-
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-
 BestTwo best_two(const float* v, const float* add, index_t k) {
-  return kHasAvx512 ? best_two_avx512(v, add, k) : best_two_portable(v, add, k);
+  return shoal::detail::kHasAvx512 ? best_two_avx512(v, add, k) : best_two_portable(v, add, k);
 }
 
 /// sum[j] += w·x[j] in double (w = 1 without weights).

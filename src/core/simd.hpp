@@ -1,0 +1,24 @@
+#pragma once
+// x86 vector extensions: which the CPU has (read once), and the pragmas around AVX-512 code.
+
+#include <cstdlib>
+
+namespace shoal::detail {
+
+/// Whether to run the AVX-512F versions of the kernels: the CPU has it, and SHOAL_NO_AVX512 is
+/// unset (the tests set it to check the portable versions on machines that have AVX-512).
+inline const bool kHasAvx512 = [] {
+  if (const char* off = std::getenv("SHOAL_NO_AVX512"); off != nullptr && *off != '\0') return false;
+  __builtin_cpu_init();  // may run before the runtime's own constructors
+  return __builtin_cpu_supports("avx512f") != 0;
+}();
+
+}  // namespace shoal::detail
+
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their intrinsics (masked loads,
+// min, max, reduce); these bracket functions that use them.
+#define SHOAL_AVX512_BEGIN                                      \
+  _Pragma("GCC diagnostic push")                                \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#define SHOAL_AVX512_END _Pragma("GCC diagnostic pop")
