@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -16,6 +17,7 @@ namespace shoal::hdbscan::detail {
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr float kFloatInfinity = std::numeric_limits<float>::infinity();
 
 /// A candidate edge, ordered by (weight, smaller endpoint, larger endpoint): the total order
 /// that makes the MST unique and the result independent of search order.
@@ -120,9 +122,15 @@ class ReachSearch {
       if (std::max(core_p, node_min_core_[id]) > best.weight || too_far(box, best.weight)) continue;
       const auto& node = nodes[id];
       if (node.left < 0) {
-        scratch.resize(static_cast<std::size_t>(node.end - node.begin));
-        tree_.leaf_sq_distances(x, id, scratch.data());
-        for (index_t at = node.begin; at < node.end; ++at) {
+        scratch.resize(neighbors::detail::KdTree::kLeafSize);
+        // The bits keep every point that too_far keeps at the bound as it was (it only falls),
+        // the float limit rounded up past the double comparison's rounding.
+        const double reach = best.weight * alpha, widest = reach * reach / shrink_ * (1.0 + 1e-9);
+        const float limit = widest < std::numeric_limits<float>::max()
+                                ? std::nextafter(static_cast<float>(widest), kFloatInfinity)
+                                : kFloatInfinity;
+        for (std::uint64_t near = tree_.leaf_sq_distances(x, id, scratch.data(), limit); near != 0; near &= near - 1) {
+          const index_t at = node.begin + std::countr_zero(near);
           if (component_at_[at] == own || std::max(core_p, core_at_[at]) > best.weight ||
               too_far(scratch[at - node.begin], best.weight)) {
             continue;

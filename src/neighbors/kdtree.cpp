@@ -3,14 +3,16 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "core/simd.hpp"
+
 namespace shoal::neighbors::detail {
 namespace {
 
-constexpr index_t kLeafSize = 64;
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
 /// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
@@ -22,9 +24,10 @@ void insert_bounded(std::vector<std::pair<float, std::int32_t>>& list, std::pair
   list.insert(list.begin() + place, entry);
 }
 
-/// out[i] = Σ_j (columns[j·stride + i] − x[j])² for i < count, accumulated in float.
-void column_sq_distances_portable(const float* columns, index_t stride, index_t count, index_t d, const float* x,
-                                  float* out) {
+/// out[i] = Σ_j (columns[j·stride + i] − x[j])² for i < count ≤ 64, accumulated in float;
+/// returns the mask of the i with out[i] < limit.
+std::uint64_t column_sq_distances_portable(const float* columns, index_t stride, index_t count, index_t d,
+                                           const float* x, float* out, float limit) {
   for (index_t i = 0; i < count; ++i) out[i] = 0.0f;
   for (index_t j = 0; j < d; ++j) {
     const float* column = columns + j * stride;
@@ -34,36 +37,84 @@ void column_sq_distances_portable(const float* columns, index_t stride, index_t 
       out[i] += diff * diff;
     }
   }
+  std::uint64_t below = 0;
+  for (index_t i = 0; i < count; ++i) below |= static_cast<std::uint64_t>(out[i] < limit) << i;
+  return below;
 }
 
-#pragma GCC diagnostic push  // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-/// The same on AVX-512: sixteen points per register, the sums kept in registers over the
-/// dimensions.
-__attribute__((target("avx512f"))) void column_sq_distances_avx512(const float* columns, index_t stride, index_t count,
-                                                                   index_t d, const float* x, float* out) {
+/// Σ_j gap_j² where gap_j is how far x[j] lies outside [low[j], high[j]].
+float box_sq_distance_portable(const float* low, const float* high, const float* x, index_t d) {
+  float sum = 0.0f;
+  for (index_t j = 0; j < d; ++j) {
+    const float gap = std::max({0.0f, low[j] - x[j], x[j] - high[j]});
+    sum += gap * gap;
+  }
+  return sum;
+}
+
+/// Σ_j gap_j² where gap_j is the gap between [low_a[j], high_a[j]] and [low_b[j], high_b[j]].
+float box_box_sq_distance_portable(const float* low_a, const float* high_a, const float* low_b, const float* high_b,
+                                   index_t d) {
+  float sum = 0.0f;
+  for (index_t j = 0; j < d; ++j) {
+    const float gap = std::max({0.0f, low_a[j] - high_b[j], low_b[j] - high_a[j]});
+    sum += gap * gap;
+  }
+  return sum;
+}
+
+/// Lanes [0, count) of a 16-lane mask.
+inline __mmask16 lanes(index_t count) {
+  return static_cast<__mmask16>(count >= 16 ? 0xffffu : (1u << count) - 1u);
+}
+
+SHOAL_AVX512_BEGIN
+/// The same three on AVX-512: sixteen points (or dimensions) per register.
+__attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(const float* columns, index_t stride,
+                                                                            index_t count, index_t d, const float* x,
+                                                                            float* out, float limit) {
+  std::uint64_t below = 0;
   for (index_t i = 0; i < count; i += 16) {
-    const auto valid = static_cast<__mmask16>(count - i >= 16 ? 0xffffu : (1u << (count - i)) - 1u);
+    const __mmask16 valid = lanes(count - i);
     __m512 sum = _mm512_setzero_ps();
     for (index_t j = 0; j < d; ++j) {
       const __m512 diff = _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, columns + j * stride + i), _mm512_set1_ps(x[j]));
       sum = _mm512_fmadd_ps(diff, diff, sum);
     }
     _mm512_mask_storeu_ps(out + i, valid, sum);
+    below |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid, sum, _mm512_set1_ps(limit), _CMP_LT_OQ)) << i;
   }
+  return below;
 }
-#pragma GCC diagnostic pop
 
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-
-void column_sq_distances(const float* columns, index_t stride, index_t count, index_t d, const float* x, float* out) {
-  if (kHasAvx512) {
-    column_sq_distances_avx512(columns, stride, count, d, x, out);
-  } else {
-    column_sq_distances_portable(columns, stride, count, d, x, out);
+__attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low, const float* high, const float* x,
+                                                                index_t d) {
+  __m512 sum = _mm512_setzero_ps();
+  for (index_t j = 0; j < d; j += 16) {
+    const __mmask16 valid = lanes(d - j);
+    const __m512 q = _mm512_maskz_loadu_ps(valid, x + j);
+    const __m512 gap = _mm512_max_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low + j), q),
+                                                   _mm512_sub_ps(q, _mm512_maskz_loadu_ps(valid, high + j))),
+                                     _mm512_setzero_ps());
+    sum = _mm512_fmadd_ps(gap, gap, sum);
   }
+  return _mm512_reduce_add_ps(sum);
 }
+
+__attribute__((target("avx512f"))) float box_box_sq_distance_avx512(const float* low_a, const float* high_a,
+                                                                    const float* low_b, const float* high_b, index_t d) {
+  __m512 sum = _mm512_setzero_ps();
+  for (index_t j = 0; j < d; j += 16) {
+    const __mmask16 valid = lanes(d - j);
+    const __m512 gap = _mm512_max_ps(
+        _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_a + j), _mm512_maskz_loadu_ps(valid, high_b + j)),
+                      _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_b + j), _mm512_maskz_loadu_ps(valid, high_a + j))),
+        _mm512_setzero_ps());
+    sum = _mm512_fmadd_ps(gap, gap, sum);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+SHOAL_AVX512_END
 
 }  // namespace
 
@@ -122,30 +173,25 @@ void KdTree::push_children(Stack& stack, const Node& node, float left_distance, 
 }
 
 float KdTree::box_sq_distance(const float* x, index_t node) const {
-  float sum = 0.0f;
   const float* low = low_.data() + node * d_;
   const float* high = high_.data() + node * d_;
-  for (index_t j = 0; j < d_; ++j) {
-    const float gap = std::max({0.0f, low[j] - x[j], x[j] - high[j]});
-    sum += gap * gap;
-  }
-  return sum;
+  return shoal::detail::kHasAvx512 ? box_sq_distance_avx512(low, high, x, d_)
+                                   : box_sq_distance_portable(low, high, x, d_);
 }
 
 float KdTree::box_box_sq_distance(index_t a, index_t b) const {
-  float sum = 0.0f;
   const float *low_a = low_.data() + a * d_, *high_a = high_.data() + a * d_;
   const float *low_b = low_.data() + b * d_, *high_b = high_.data() + b * d_;
-  for (index_t j = 0; j < d_; ++j) {
-    const float gap = std::max({0.0f, low_a[j] - high_b[j], low_b[j] - high_a[j]});
-    sum += gap * gap;
-  }
-  return sum;
+  return shoal::detail::kHasAvx512 ? box_box_sq_distance_avx512(low_a, high_a, low_b, high_b, d_)
+                                   : box_box_sq_distance_portable(low_a, high_a, low_b, high_b, d_);
 }
 
-void KdTree::leaf_sq_distances(const float* x, index_t node, float* out) const {
+std::uint64_t KdTree::leaf_sq_distances(const float* x, index_t node, float* out, float limit) const {
   const Node& leaf = nodes_[node];
-  column_sq_distances(columns_.data() + leaf.begin, X_.rows(), leaf.end - leaf.begin, d_, x, out);
+  const float* columns = columns_.data() + leaf.begin;
+  const index_t count = leaf.end - leaf.begin;
+  return shoal::detail::kHasAvx512 ? column_sq_distances_avx512(columns, X_.rows(), count, d_, x, out, limit)
+                                   : column_sq_distances_portable(columns, X_.rows(), count, d_, x, out, limit);
 }
 
 void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, std::int32_t>>& out, Stack& stack,
@@ -165,11 +211,11 @@ void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, 
     if (box * shrink > worst()) continue;
     const Node& node = nodes_[id];
     if (node.left < 0) {
-      leaf_sq_distances(x, id, scratch.data());
-      for (index_t at = node.begin; at < node.end; ++at) {
-        const float distance = scratch[at - node.begin];
-        if (distance >= worst()) continue;
-        insert_bounded(out, {distance, static_cast<std::int32_t>(order_[at])}, count);
+      // The bits name the points below the bound as it was; it only falls as they go in.
+      for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst()); below != 0; below &= below - 1) {
+        const index_t i = std::countr_zero(below);
+        if (scratch[i] >= worst()) continue;
+        insert_bounded(out, {scratch[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
       }
       continue;
     }
@@ -207,12 +253,11 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
         const float* x = X_.row(order_[queries.begin + q]);
         float worst = worst_of(q);
         if (box_sq_distance(x, id) * shrink > worst) continue;
-        leaf_sq_distances(x, id, scratch.data());
         auto& list = out[q];
-        for (index_t at = node.begin; at < node.end; ++at) {
-          const float distance = scratch[at - node.begin];
-          if (distance >= worst) continue;
-          insert_bounded(list, {distance, static_cast<std::int32_t>(order_[at])}, count);
+        for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst); below != 0; below &= below - 1) {
+          const index_t i = std::countr_zero(below);
+          if (scratch[i] >= worst) continue;
+          insert_bounded(list, {scratch[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
           worst = worst_of(q);
         }
       }

@@ -15,6 +15,9 @@ namespace shoal::neighbors::detail {
 
 class KdTree {
  public:
+  /// Most points in a leaf: one bit each in a 64-bit mask.
+  static constexpr index_t kLeafSize = 64;
+
   explicit KdTree(MatrixView<const float> X);
 
   /// Scratch of a depth-first search: (node, its squared box distance) still to visit.
@@ -50,8 +53,9 @@ class KdTree {
   [[nodiscard]] float box_sq_distance(const float* x, index_t node) const;
   /// Float lower bound of the squared distance between two nodes' bounding boxes.
   [[nodiscard]] float box_box_sq_distance(index_t a, index_t b) const;
-  /// Float squared distances from x to the points of a leaf, into out[0 .. end − begin).
-  void leaf_sq_distances(const float* x, index_t node, float* out) const;
+  /// Float squared distances from x to the points of a leaf, into out[0 .. end − begin); bit i
+  /// of the result is set when out[i] < limit. A leaf holds at most 64 points.
+  std::uint64_t leaf_sq_distances(const float* x, index_t node, float* out, float limit) const;
 
  private:
   index_t build(index_t begin, index_t end);
