@@ -8,6 +8,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <span>
 
 #include "core/check.hpp"
 #include "distance/distance.hpp"
@@ -70,9 +71,8 @@ class ReachSearch {
         core_at_(reach.X.rows()), component_at_(reach.X.rows()) {
     for (index_t at = 0; at < reach.X.rows(); ++at) core_at_[at] = reach.core[tree.point_at(at)];
     const auto& nodes = tree.nodes();
-    leaf_at_.resize(static_cast<std::size_t>(reach.X.rows()));
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      if (nodes[i].left < 0) std::fill(leaf_at_.begin() + nodes[i].begin, leaf_at_.begin() + nodes[i].end, static_cast<index_t>(i));
+      if (nodes[i].left < 0) leaves_.push_back(static_cast<index_t>(i));
     }
     for (std::size_t i = nodes.size(); i-- > 0;) {  // children come after their parent
       const auto& node = nodes[i];
@@ -97,58 +97,87 @@ class ReachSearch {
     }
   }
 
-  /// True when p's leaf also holds points of other components: p is near a border, where the
-  /// lightest edges out of a component are found.
-  [[nodiscard]] bool near_border(index_t p) const { return node_component_[leaf_at_[tree_.position_of(p)]] < 0; }
+  /// The leaves, and whether a leaf also holds points of other components: its points are near
+  /// a border, where the lightest edges out of a component are found.
+  [[nodiscard]] const std::vector<index_t>& leaves() const { return leaves_; }
+  [[nodiscard]] bool near_border(index_t leaf) const { return node_component_[leaf] < 0; }
 
-  /// Lowers `best` to the lightest edge from p to a point of another component, if lighter.
-  void search(index_t p, Edge& best, neighbors::detail::KdTree::Stack& stack, std::vector<float>& scratch) const {
-    const index_t own = component_at_[tree_.position_of(p)];
-    const float* x = reach_.X.row(p);
-    const double core_p = reach_.core[p], alpha = reach_.alpha;
-    const auto& nodes = tree_.nodes();
-    // A float squared distance s can give an edge lighter than w only if s·shrink ≤ (w·alpha)²;
-    // comparing squares keeps square roots off the hot path.
-    const auto too_far = [&](float sq_distance, double weight) {
-      const double reach = weight * alpha;
-      return static_cast<double>(sq_distance) * shrink_ > reach * reach;
+  /// Lowers best[i] to the lightest edge from points[i] to a point of another component, if
+  /// lighter, for points of one leaf. They share one traversal, pruned by the distance between
+  /// bounding boxes against the heaviest of their bests; each then prunes a leaf on its own.
+  void search_leaf(index_t leaf, std::span<const index_t> points, std::span<Edge> best,
+                   neighbors::detail::KdTree::Stack& stack, std::vector<float>& scratch) const {
+    const index_t leaf_component = node_component_[leaf];  // −1 when the points' components differ
+    double lowest_core = kInfinity;
+    for (const index_t p : points) lowest_core = std::min(lowest_core, reach_.core[p]);
+    const auto heaviest = [&] {
+      double weight = 0.0;
+      for (const Edge& edge : best) weight = std::max(weight, edge.weight);
+      return weight;
     };
+    double bound = heaviest();
+    scratch.resize(neighbors::detail::KdTree::kLeafSize);
+    std::array<float, neighbors::detail::KdTree::kLeafSize> boxes;  // by position in the leaf
+    const index_t first = tree_.nodes()[leaf].begin;
+    const auto& nodes = tree_.nodes();
     stack.clear();
     stack.emplace_back(0, 0.0f);
     while (!stack.empty()) {
       const auto [id, box] = stack.back();
       stack.pop_back();
-      if (node_component_[id] == own) continue;
-      if (std::max(core_p, node_min_core_[id]) > best.weight || too_far(box, best.weight)) continue;
+      if (leaf_component >= 0 && node_component_[id] == leaf_component) continue;
+      if (std::max(lowest_core, node_min_core_[id]) > bound || too_far(box, bound)) continue;
       const auto& node = nodes[id];
       if (node.left < 0) {
-        scratch.resize(neighbors::detail::KdTree::kLeafSize);
-        // The bits keep every point that too_far keeps at the bound as it was (it only falls),
-        // the float limit rounded up past the double comparison's rounding.
-        const double reach = best.weight * alpha, widest = reach * reach / shrink_ * (1.0 + 1e-9);
-        const float limit = widest < std::numeric_limits<float>::max()
-                                ? std::nextafter(static_cast<float>(widest), kFloatInfinity)
-                                : kFloatInfinity;
-        for (std::uint64_t near = tree_.leaf_sq_distances(x, id, scratch.data(), limit); near != 0; near &= near - 1) {
-          const index_t at = node.begin + std::countr_zero(near);
-          if (component_at_[at] == own || std::max(core_p, core_at_[at]) > best.weight ||
-              too_far(scratch[at - node.begin], best.weight)) {
-            continue;
-          }
-          const index_t q = tree_.point_at(at);
-          const double weight = std::max(
-              {core_p, core_at_[at],
-               std::sqrt(shoal::detail::exact_sq_distance(x, reach_.X.row(q), reach_.X.cols())) / alpha});
-          best = std::min(best, make_edge(weight, p, q));
+        tree_.leaf_box_sq_distances(leaf, id, boxes.data());
+        for (std::size_t i = 0; i < points.size(); ++i) {
+          scan_leaf(points[i], id, boxes[tree_.position_of(points[i]) - first], best[i], scratch);
         }
+        bound = heaviest();
         continue;
       }
-      neighbors::detail::KdTree::push_children(stack, node, tree_.box_sq_distance(x, node.left),
-                                               tree_.box_sq_distance(x, node.right));
+      neighbors::detail::KdTree::push_children(stack, node, tree_.box_box_sq_distance(leaf, node.left),
+                                               tree_.box_box_sq_distance(leaf, node.right));
     }
   }
 
  private:
+  /// A float squared distance s can give an edge lighter than w only if s·shrink ≤ (w·alpha)²;
+  /// comparing squares keeps square roots off the hot path.
+  [[nodiscard]] bool too_far(float sq_distance, double weight) const {
+    const double reach = weight * reach_.alpha;
+    return static_cast<double>(sq_distance) * shrink_ > reach * reach;
+  }
+
+  /// Lowers `best` to the lightest edge from p to a point of the leaf `id` in another component;
+  /// `box` is p's box distance to the leaf.
+  void scan_leaf(index_t p, index_t id, float box, Edge& best, std::vector<float>& scratch) const {
+    const index_t own = component_at_[tree_.position_of(p)];
+    const double core_p = reach_.core[p];
+    if (node_component_[id] == own || std::max(core_p, node_min_core_[id]) > best.weight || too_far(box, best.weight)) {
+      return;
+    }
+    const float* x = reach_.X.row(p);
+    // The bits keep every point that too_far keeps at the bound as it was (it only falls), the
+    // float limit rounded up past the double comparison's rounding.
+    const double reach = best.weight * reach_.alpha, widest = reach * reach / shrink_ * (1.0 + 1e-9);
+    const float limit = widest < std::numeric_limits<float>::max()
+                            ? std::nextafter(static_cast<float>(widest), kFloatInfinity)
+                            : kFloatInfinity;
+    const index_t begin = tree_.nodes()[id].begin;
+    for (std::uint64_t near = tree_.leaf_sq_distances(x, id, scratch.data(), limit); near != 0; near &= near - 1) {
+      const index_t i = std::countr_zero(near), at = begin + i;
+      if (component_at_[at] == own || std::max(core_p, core_at_[at]) > best.weight || too_far(scratch[i], best.weight)) {
+        continue;
+      }
+      const index_t q = tree_.point_at(at);
+      const double weight =
+          std::max({core_p, core_at_[at],
+                    std::sqrt(shoal::detail::exact_sq_distance(x, reach_.X.row(q), reach_.X.cols())) / reach_.alpha});
+      best = std::min(best, make_edge(weight, p, q));
+    }
+  }
+
   const neighbors::detail::KdTree& tree_;
   const Reachability& reach_;
   double shrink_;
@@ -156,7 +185,7 @@ class ReachSearch {
   std::vector<double> node_min_core_;
   std::vector<double> core_at_;          // by tree position
   std::vector<index_t> component_at_;    // by tree position
-  std::vector<index_t> leaf_at_;         // by tree position
+  std::vector<index_t> leaves_;
 };
 
 /// Borůvka rounds from the components of `joined` (which already holds `edges`) until one
@@ -166,7 +195,7 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
   const index_t n = reach.X.rows(), k = reach.knn.k;
   const neighbors::detail::KdTree kdtree(reach.X);
   ReachSearch tree(kdtree, reach);
-  std::vector<index_t> component(n), members(n), starts, slot(n), tasks;
+  std::vector<index_t> component(n), members(n), starts, slot(n), batch_leaf, batch_start, batch_points;
   std::vector<Edge> proposal(n);
   std::vector<double> reach_floor(n);  // lower bound on the edges of p that its proposal may not cover
   // What earlier searches learnt, still true as components grow: a point's lightest edge out of
@@ -225,39 +254,57 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
       bound[r].store(chosen[r].weight, std::memory_order_relaxed);
     }
     std::array<std::mutex, 64> locks;  // component r's best is guarded by locks[r % 64]
-    // Points near a border first: their edges tighten the bounds that prune the others.
+    // Leaves near a border first: their edges tighten the bounds that prune the others. The
+    // points of a leaf that may still beat their component's best search together.
     for (const bool border : {true, false}) {
-      tasks.clear();
-      for (index_t at = 0; at < n; ++at) {
-        const index_t p = members[at];
-        if (tree.near_border(p) == border && reach_floor[p] <= chosen[slot[component[p]]].weight) tasks.push_back(p);
+      batch_leaf.clear();
+      batch_start.assign(1, 0);
+      batch_points.clear();
+      for (const index_t leaf : tree.leaves()) {
+        if (tree.near_border(leaf) != border) continue;
+        const auto& node = kdtree.nodes()[leaf];
+        for (index_t at = node.begin; at < node.end; ++at) {
+          const index_t p = kdtree.point_at(at);
+          if (reach_floor[p] <= chosen[slot[component[p]]].weight) batch_points.push_back(p);
+        }
+        if (static_cast<std::size_t>(batch_start.back()) < batch_points.size()) {
+          batch_leaf.push_back(leaf);
+          batch_start.push_back(static_cast<index_t>(batch_points.size()));
+        }
       }
 #pragma omp parallel num_threads(ctx.threads()) reduction(+ : searches)
       {
         neighbors::detail::KdTree::Stack stack;
         std::vector<float> scratch;
-#pragma omp for schedule(dynamic, 16)
-        for (std::size_t t = 0; t < tasks.size(); ++t) {
-          const index_t p = tasks[t], r = slot[component[p]];
-          if (reach_floor[p] > bound[r].load(std::memory_order_relaxed)) continue;
-          Edge start;
-          {
+        std::vector<index_t> points;
+        std::vector<Edge> start, mine;
+#pragma omp for schedule(dynamic, 4)
+        for (std::size_t b = 0; b < batch_leaf.size(); ++b) {
+          points.clear();
+          start.clear();
+          for (index_t t = batch_start[b]; t < batch_start[b + 1]; ++t) {
+            const index_t p = batch_points[t], r = slot[component[p]];
+            if (reach_floor[p] > bound[r].load(std::memory_order_relaxed)) continue;
             const std::lock_guard<std::mutex> lock(locks[r % locks.size()]);
-            start = chosen[r];
+            points.push_back(p);
+            start.push_back(chosen[r]);
           }
-          // Searching below the component's best finds p's own lightest edge, if lighter.
-          Edge mine = start;
-          tree.search(p, mine, stack, scratch);
-          ++searches;
-          if (mine < start) {
-            known[p] = mine;
-            const std::lock_guard<std::mutex> lock(locks[r % locks.size()]);
-            if (mine < chosen[r]) {
-              chosen[r] = mine;
-              bound[r].store(mine.weight, std::memory_order_relaxed);
+          // Searching below the component's best finds a point's own lightest edge, if lighter.
+          mine = start;
+          tree.search_leaf(batch_leaf[b], points, mine, stack, scratch);
+          searches += static_cast<index_t>(points.size());
+          for (std::size_t i = 0; i < points.size(); ++i) {
+            const index_t p = points[i], r = slot[component[p]];
+            if (mine[i] < start[i]) {
+              known[p] = mine[i];
+              const std::lock_guard<std::mutex> lock(locks[r % locks.size()]);
+              if (mine[i] < chosen[r]) {
+                chosen[r] = mine[i];
+                bound[r].store(mine[i].weight, std::memory_order_relaxed);
+              }
+            } else {
+              lower[p] = std::max(lower[p], start[i].weight);
             }
-          } else {
-            lower[p] = std::max(lower[p], start.weight);
           }
         }
       }

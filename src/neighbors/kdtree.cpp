@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -42,6 +43,19 @@ std::uint64_t column_sq_distances_portable(const float* columns, index_t stride,
   return below;
 }
 
+/// box_sq_distance_portable (below) for points i < count stored as columns.
+void column_box_sq_distances_portable(const float* columns, index_t stride, index_t count, index_t d,
+                                      const float* low, const float* high, float* out) {
+  for (index_t i = 0; i < count; ++i) out[i] = 0.0f;
+  for (index_t j = 0; j < d; ++j) {
+    const float* column = columns + j * stride;
+    for (index_t i = 0; i < count; ++i) {
+      const float gap = std::max({0.0f, low[j] - column[i], column[i] - high[j]});
+      out[i] += gap * gap;
+    }
+  }
+}
+
 /// Σ_j gap_j² where gap_j is how far x[j] lies outside [low[j], high[j]].
 float box_sq_distance_portable(const float* low, const float* high, const float* x, index_t d) {
   float sum = 0.0f;
@@ -69,7 +83,7 @@ inline __mmask16 lanes(index_t count) {
 }
 
 SHOAL_AVX512_BEGIN
-/// The same three on AVX-512: sixteen points (or dimensions) per register.
+/// The same four on AVX-512: sixteen points (or dimensions) per register.
 __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(const float* columns, index_t stride,
                                                                             index_t count, index_t d, const float* x,
                                                                             float* out, float limit) {
@@ -85,6 +99,23 @@ __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(cons
     below |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid, sum, _mm512_set1_ps(limit), _CMP_LT_OQ)) << i;
   }
   return below;
+}
+
+__attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const float* columns, index_t stride,
+                                                                       index_t count, index_t d, const float* low,
+                                                                       const float* high, float* out) {
+  for (index_t i = 0; i < count; i += 16) {
+    const __mmask16 valid = lanes(count - i);
+    __m512 sum = _mm512_setzero_ps();
+    for (index_t j = 0; j < d; ++j) {
+      const __m512 q = _mm512_maskz_loadu_ps(valid, columns + j * stride + i);
+      const __m512 gap = _mm512_max_ps(
+          _mm512_max_ps(_mm512_sub_ps(_mm512_set1_ps(low[j]), q), _mm512_sub_ps(q, _mm512_set1_ps(high[j]))),
+          _mm512_setzero_ps());
+      sum = _mm512_fmadd_ps(gap, gap, sum);
+    }
+    _mm512_mask_storeu_ps(out + i, valid, sum);
+  }
 }
 
 __attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low, const float* high, const float* x,
@@ -186,6 +217,19 @@ float KdTree::box_box_sq_distance(index_t a, index_t b) const {
                                    : box_box_sq_distance_portable(low_a, high_a, low_b, high_b, d_);
 }
 
+void KdTree::leaf_box_sq_distances(index_t leaf, index_t node, float* out) const {
+  const Node& queries = nodes_[leaf];
+  const float* columns = columns_.data() + queries.begin;
+  const index_t count = queries.end - queries.begin;
+  const float* low = low_.data() + node * d_;
+  const float* high = high_.data() + node * d_;
+  if (shoal::detail::kHasAvx512) {
+    column_box_sq_distances_avx512(columns, X_.rows(), count, d_, low, high, out);
+  } else {
+    column_box_sq_distances_portable(columns, X_.rows(), count, d_, low, high, out);
+  }
+}
+
 std::uint64_t KdTree::leaf_sq_distances(const float* x, index_t node, float* out, float limit) const {
   const Node& leaf = nodes_[node];
   const float* columns = columns_.data() + leaf.begin;
@@ -241,6 +285,7 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
     return largest;
   };
   float shared = kFloatInf;
+  std::array<float, kLeafSize> boxes;
   stack.clear();
   stack.emplace_back(0, 0.0f);
   while (!stack.empty()) {
@@ -249,10 +294,11 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
     if (box * shrink > shared) continue;
     const Node& node = nodes_[id];
     if (node.left < 0) {
+      leaf_box_sq_distances(leaf, id, boxes.data());
       for (index_t q = 0; q < m; ++q) {
         const float* x = X_.row(order_[queries.begin + q]);
         float worst = worst_of(q);
-        if (box_sq_distance(x, id) * shrink > worst) continue;
+        if (boxes[q] * shrink > worst) continue;
         auto& list = out[q];
         for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst); below != 0; below &= below - 1) {
           const index_t i = std::countr_zero(below);
