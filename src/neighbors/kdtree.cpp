@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "core/simd.hpp"
 
@@ -77,46 +78,76 @@ float box_box_sq_distance_portable(const float* low_a, const float* high_a, cons
   return sum;
 }
 
-/// Lanes [0, count) of a 16-lane mask.
+/// Lanes [0, count) of a 16-lane mask (none when count ≤ 0).
 inline __mmask16 lanes(index_t count) {
-  return static_cast<__mmask16>(count >= 16 ? 0xffffu : (1u << count) - 1u);
+  return static_cast<__mmask16>(count >= 16 ? 0xffffu : count <= 0 ? 0u : (1u << count) - 1u);
 }
 
 SHOAL_AVX512_BEGIN
-/// The same four on AVX-512: sixteen points (or dimensions) per register.
+/// The same four on AVX-512: sixteen points (or dimensions) per register. The column versions
+/// keep one sum per register of points in flight together, so that the adds do not wait on
+/// each other.
+// (Four named sums rather than an array: GCC keeps an array of them in memory.)
+#define SHOAL_FOR_REGISTERS(STEP) \
+  STEP(0);                        \
+  if constexpr (Registers > 1) STEP(1); \
+  if constexpr (Registers > 2) STEP(2); \
+  if constexpr (Registers > 3) STEP(3)
+
+template <int Registers>
 __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(const float* columns, index_t stride,
                                                                             index_t count, index_t d, const float* x,
                                                                             float* out, float limit) {
-  std::uint64_t below = 0;
-  for (index_t i = 0; i < count; i += 16) {
-    const __mmask16 valid = lanes(count - i);
-    __m512 sum = _mm512_setzero_ps();
-    for (index_t j = 0; j < d; ++j) {
-      const __m512 diff = _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, columns + j * stride + i), _mm512_set1_ps(x[j]));
-      sum = _mm512_fmadd_ps(diff, diff, sum);
-    }
-    _mm512_mask_storeu_ps(out + i, valid, sum);
-    below |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid, sum, _mm512_set1_ps(limit), _CMP_LT_OQ)) << i;
+  __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+  const __mmask16 valid0 = lanes(count), valid1 = lanes(count - 16), valid2 = lanes(count - 32),
+                  valid3 = lanes(count - 48);
+  for (index_t j = 0; j < d; ++j) {
+    const __m512 q = _mm512_set1_ps(x[j]);
+    const float* column = columns + j * stride;
+#define SHOAL_STEP(r)                                                                       \
+  do {                                                                                      \
+    const __m512 diff = _mm512_sub_ps(_mm512_maskz_loadu_ps(valid##r, column + 16 * r), q); \
+    sum##r = _mm512_fmadd_ps(diff, diff, sum##r);                                           \
+  } while (false)
+    SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
   }
+  std::uint64_t below = 0;
+  const __m512 bound = _mm512_set1_ps(limit);
+#define SHOAL_STEP(r)                                                                                      \
+  do {                                                                                                     \
+    _mm512_mask_storeu_ps(out + 16 * r, valid##r, sum##r);                                                 \
+    below |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sum##r, bound, _CMP_LT_OQ)) << (16 * r); \
+  } while (false)
+  SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
   return below;
 }
 
+template <int Registers>
 __attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const float* columns, index_t stride,
                                                                        index_t count, index_t d, const float* low,
                                                                        const float* high, float* out) {
-  for (index_t i = 0; i < count; i += 16) {
-    const __mmask16 valid = lanes(count - i);
-    __m512 sum = _mm512_setzero_ps();
-    for (index_t j = 0; j < d; ++j) {
-      const __m512 q = _mm512_maskz_loadu_ps(valid, columns + j * stride + i);
-      const __m512 gap = _mm512_max_ps(
-          _mm512_max_ps(_mm512_sub_ps(_mm512_set1_ps(low[j]), q), _mm512_sub_ps(q, _mm512_set1_ps(high[j]))),
-          _mm512_setzero_ps());
-      sum = _mm512_fmadd_ps(gap, gap, sum);
-    }
-    _mm512_mask_storeu_ps(out + i, valid, sum);
+  __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+  const __mmask16 valid0 = lanes(count), valid1 = lanes(count - 16), valid2 = lanes(count - 32),
+                  valid3 = lanes(count - 48);
+  for (index_t j = 0; j < d; ++j) {
+    const __m512 lo = _mm512_set1_ps(low[j]), hi = _mm512_set1_ps(high[j]);
+    const float* column = columns + j * stride;
+#define SHOAL_STEP(r)                                                                                          \
+  do {                                                                                                         \
+    const __m512 q = _mm512_maskz_loadu_ps(valid##r, column + 16 * r);                                         \
+    const __m512 gap = _mm512_max_ps(_mm512_max_ps(_mm512_sub_ps(lo, q), _mm512_sub_ps(q, hi)), _mm512_setzero_ps()); \
+    sum##r = _mm512_fmadd_ps(gap, gap, sum##r);                                                                \
+  } while (false)
+    SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
   }
+#define SHOAL_STEP(r) _mm512_mask_storeu_ps(out + 16 * r, valid##r, sum##r)
+  SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
 }
+#undef SHOAL_FOR_REGISTERS
 
 __attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low, const float* high, const float* x,
                                                                 index_t d) {
@@ -217,25 +248,46 @@ float KdTree::box_box_sq_distance(index_t a, index_t b) const {
                                    : box_box_sq_distance_portable(low_a, high_a, low_b, high_b, d_);
 }
 
+namespace {
+
+/// Calls f(std::integral_constant<int, R>{}) with R = ⌈count / 16⌉ registers, for a leaf of
+/// 1 to 64 points.
+template <class F>
+auto with_registers(index_t count, F&& f) {
+  static_assert(KdTree::kLeafSize == 64);
+  switch ((count + 15) / 16) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    default: return f(std::integral_constant<int, 4>{});
+  }
+}
+
+}  // namespace
+
 void KdTree::leaf_box_sq_distances(index_t leaf, index_t node, float* out) const {
   const Node& queries = nodes_[leaf];
   const float* columns = columns_.data() + queries.begin;
   const index_t count = queries.end - queries.begin;
   const float* low = low_.data() + node * d_;
   const float* high = high_.data() + node * d_;
-  if (shoal::detail::kHasAvx512) {
-    column_box_sq_distances_avx512(columns, X_.rows(), count, d_, low, high, out);
-  } else {
+  if (!shoal::detail::kHasAvx512) {
     column_box_sq_distances_portable(columns, X_.rows(), count, d_, low, high, out);
+    return;
   }
+  with_registers(count, [&](auto registers) {
+    column_box_sq_distances_avx512<registers>(columns, X_.rows(), count, d_, low, high, out);
+  });
 }
 
 std::uint64_t KdTree::leaf_sq_distances(const float* x, index_t node, float* out, float limit) const {
   const Node& leaf = nodes_[node];
   const float* columns = columns_.data() + leaf.begin;
   const index_t count = leaf.end - leaf.begin;
-  return shoal::detail::kHasAvx512 ? column_sq_distances_avx512(columns, X_.rows(), count, d_, x, out, limit)
-                                   : column_sq_distances_portable(columns, X_.rows(), count, d_, x, out, limit);
+  if (!shoal::detail::kHasAvx512) return column_sq_distances_portable(columns, X_.rows(), count, d_, x, out, limit);
+  return with_registers(count, [&](auto registers) {
+    return column_sq_distances_avx512<registers>(columns, X_.rows(), count, d_, x, out, limit);
+  });
 }
 
 void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, std::int32_t>>& out, Stack& stack,
