@@ -59,10 +59,11 @@ class UnionFind {
   std::vector<index_t> parent_;
 };
 
-/// "The lightest edge from p to another component" on the kd-tree: subtrees wholly in p's
-/// component are skipped, and subtrees (or points) whose lower bound — the larger of the core
-/// distances and the float box (or point) distance shrunk past its rounding — exceeds the best
-/// edge so far are pruned. Candidates that survive are weighed exactly, in double.
+/// "The lightest edge from p to another component" on the kd-tree, for the points of a leaf at
+/// once: subtrees wholly in p's component are skipped, and subtrees (or points) whose lower
+/// bound — the larger of the core distances and the float box (or point) distance shrunk past
+/// its rounding — exceeds the best edge so far are pruned. Candidates that survive are weighed
+/// exactly, in double.
 class ReachSearch {
  public:
   ReachSearch(const neighbors::detail::KdTree& tree, const Reachability& reach)
