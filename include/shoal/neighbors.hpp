@@ -14,7 +14,7 @@ namespace shoal::neighbors {
 /// How the neighbours are searched on the CPU (the CUDA backend always searches exactly, by
 /// brute force on distance tiles).
 enum class Index {
-  Auto,    ///< KdTree up to 16 dimensions, Flat above
+  Auto,    ///< KdTree up to 128 dimensions, Flat above
   KdTree,  ///< exact, shoal's kd-tree: float distances to search, double to rank
   Flat,    ///< exact, FAISS IndexFlatL2 (brute force on BLAS); distances recomputed in double
   Hnsw,    ///< approximate, FAISS IndexHNSWFlat
