@@ -50,7 +50,7 @@ std::optional<std::string_view> dict_value(std::string_view dict, std::string_vi
 }
 
 NpyHeader parse_header(const std::filesystem::path& path, std::FILE* file) {
-  std::array<unsigned char, 10> prefix{};
+  std::array<unsigned char, 12> prefix{};  // magic, version, and a 2-byte (v1) or 4-byte length
   const std::size_t got = std::fread(prefix.data(), 1, 8, file);
   if (got == 0) fail(path, "file is empty");
   if (got < 8 || std::memcmp(prefix.data(), kMagic, kMagicSize) != 0) {
@@ -127,12 +127,6 @@ template <class Out, class Sink>
 void read_elements(const std::filesystem::path& path, std::FILE* file, const NpyHeader& header,
                    std::size_t count, Sink&& sink) {
   const std::size_t element = dtype_size(header.dtype);
-  const std::uintmax_t file_size = std::filesystem::file_size(path);
-  const std::uintmax_t needed = header.data_offset + static_cast<std::uintmax_t>(count) * element;
-  if (file_size < needed) {
-    fail(path, concat("truncated: the header promises ", count * element, " bytes of data from byte offset ",
-                      header.data_offset, ", the file ends at byte ", file_size));
-  }
   constexpr std::size_t kChunk = 1 << 16;
   std::vector<unsigned char> raw(std::min(count, kChunk) * element);
   std::vector<Out> converted(std::min(count, kChunk));
@@ -155,6 +149,8 @@ void read_elements(const std::filesystem::path& path, std::FILE* file, const Npy
   }
 }
 
+/// The number of elements the header promises, once the file is known to hold them (checked
+/// before anything is allocated for them).
 std::size_t element_count(const std::filesystem::path& path, const NpyHeader& header) {
   std::size_t count = 1;
   for (const std::int64_t dim : header.shape) {
@@ -162,6 +158,12 @@ std::size_t element_count(const std::filesystem::path& path, const NpyHeader& he
       fail(path, "shape is too large");
     }
     count *= static_cast<std::size_t>(dim);
+  }
+  const std::size_t element = dtype_size(header.dtype);
+  const std::uintmax_t file_size = std::filesystem::file_size(path);
+  if (file_size < header.data_offset + static_cast<std::uintmax_t>(count) * element) {
+    fail(path, concat("truncated: the header promises ", count * element, " bytes of data from byte offset ",
+                      header.data_offset, ", the file ends at byte ", file_size));
   }
   return count;
 }

@@ -38,26 +38,8 @@ std::string gzip(const std::string& text) {
   return out;
 }
 
-/// A .npy file with the given descr, shape text and raw data.
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data,
-                const std::string& fortran = "False") {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
-  while ((10 + dict.size() + 1) % 64 != 0) dict.push_back(' ');
-  dict.push_back('\n');
-  std::string file = "\x93NUMPY";
-  file.push_back('\x01');
-  file.push_back('\x00');
-  file.push_back(static_cast<char>(dict.size() & 0xff));
-  file.push_back(static_cast<char>(dict.size() >> 8));
-  return file + dict + data;
-}
-
-template <class T>
-std::string raw(std::initializer_list<T> values) {
-  std::string bytes(values.size() * sizeof(T), '\0');
-  std::memcpy(bytes.data(), std::data(values), bytes.size());
-  return bytes;
-}
+using test::npy;
+using test::raw;
 
 TEST(Io, NpyRoundTripIsExact) {
   TempDir dir;
@@ -93,6 +75,17 @@ TEST(Io, ReadsEveryNpyDtypeAndOneDimensionalArrays) {
   EXPECT_EQ(column.rows(), 4);
   EXPECT_EQ(column.cols(), 1);
   EXPECT_EQ(read_labels(dir / "i8.npy"), (std::vector<std::int32_t>{7, 8, 9, 10}));
+}
+
+TEST(Io, ReadsNpyFormatVersions2And3) {
+  TempDir dir;
+  for (const int version : {2, 3}) {
+    const auto name = "v" + std::to_string(version) + ".npy";
+    test::write_file(dir / name, npy("<f4", "(2, 2)", raw<float>({1, 2, 3, 4}), "False", version));
+    const Matrix<float> X = read_matrix(dir / name);
+    ASSERT_EQ(X.rows(), 2) << version;
+    EXPECT_EQ(X(1, 0), 3.0f) << version;
+  }
 }
 
 TEST(Io, TextDetectsHeaderDelimiterCommentsAndGzip) {

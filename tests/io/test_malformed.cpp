@@ -13,28 +13,9 @@
 namespace shoal::io {
 namespace {
 
-/// A version 1.0 .npy file with the given header dict and data.
-std::string npy_with_dict(std::string dict, const std::string& data) {
-  while ((10 + dict.size() + 1) % 64 != 0) dict.push_back(' ');
-  dict.push_back('\n');
-  std::string file("\x93NUMPY\x01\x00", 8);
-  file.push_back(static_cast<char>(dict.size() & 0xff));
-  file.push_back(static_cast<char>(dict.size() >> 8));
-  return file + dict + data;
-}
-
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data,
-                const std::string& fortran = "False") {
-  return npy_with_dict("{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }",
-                       data);
-}
-
-template <class T>
-std::string raw(std::initializer_list<T> values) {
-  std::string bytes(values.size() * sizeof(T), '\0');
-  std::memcpy(bytes.data(), std::data(values), bytes.size());
-  return bytes;
-}
+using test::npy;
+using test::npy_with_dict;
+using test::raw;
 
 // A valid gzip stream of "1,2\n3,4\n" (gzip -n), to truncate and corrupt.
 const std::string kGzip("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x33\xd4\x31\xe2\x32\xd6\x31\xe1"
@@ -76,6 +57,8 @@ const Malformed kCorpus[] = {
     {"version9.npy", std::string("\x93NUMPY\x09\x00\x00\x00", 10), Reader::Matrix, Expect::Io,
      "unsupported .npy format version 9"},
     {"empty_array.npy", npy("<f4", "(0, 3)", ""), Reader::Matrix, Expect::Io, "holds no data"},
+    {"promises_too_much.npy", npy("<f4", "(5000000000, 3)", raw<float>({1, 2, 3})), Reader::Matrix, Expect::Io,
+     "truncated: the header promises 60000000000 bytes"},
     {"huge_shape.npy", npy("<f8", "(9223372036854775807, 9223372036854775807)", ""), Reader::Matrix, Expect::Io,
      "too large"},
     {"nan_row.npy", npy("<f4", "(2, 2)", raw<float>({1, 2, 3, NAN})), Reader::Matrix, Expect::Invalid,

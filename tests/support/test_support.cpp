@@ -25,6 +25,24 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+std::string npy_with_dict(std::string dict, const std::string& data, int version) {
+  // Magic, version, a 2-byte (version 1) or 4-byte header length; the data 64-byte aligned.
+  const std::size_t length_bytes = version == 1 ? 2 : 4;
+  while ((8 + length_bytes + dict.size() + 1) % 64 != 0) dict.push_back(' ');
+  dict.push_back('\n');
+  std::string file("\x93NUMPY", 6);
+  file.push_back(static_cast<char>(version));
+  file.push_back('\0');
+  for (std::size_t b = 0; b < length_bytes; ++b) file.push_back(static_cast<char>((dict.size() >> (8 * b)) & 0xff));
+  return file + dict + data;
+}
+
+std::string npy(const std::string& descr, const std::string& shape, const std::string& data,
+                const std::string& fortran, int version) {
+  return npy_with_dict("{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }", data,
+                       version);
+}
+
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

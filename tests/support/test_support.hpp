@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -31,6 +33,21 @@ class TempDir {
 
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+/// A .npy file of format `version` (1, 2 or 3) with the given header dict and raw data.
+[[nodiscard]] std::string npy_with_dict(std::string dict, const std::string& data, int version = 1);
+
+/// A .npy file with the given descr, shape text (e.g. "(2, 3)") and raw data.
+[[nodiscard]] std::string npy(const std::string& descr, const std::string& shape, const std::string& data,
+                              const std::string& fortran = "False", int version = 1);
+
+/// The bytes of `values` as stored in memory.
+template <class T>
+[[nodiscard]] std::string raw(std::initializer_list<T> values) {
+  std::string bytes(values.size() * sizeof(T), '\0');
+  std::memcpy(bytes.data(), std::data(values), bytes.size());
+  return bytes;
+}
 
 /// The clustering benchmark suite (../shared/data/clustering-benchmarks, or the
 /// SHOAL_TEST_DATA_DIR environment variable), if present.
