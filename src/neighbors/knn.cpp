@@ -53,8 +53,26 @@ double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int3
 }
 
 double float_ranked_radius(double next, double last_float_sq, double x_norm, double largest_norm, index_t d) {
-  const double error = 2.0 * (static_cast<double>(d) + 4.0) * std::ldexp(1.0, -24) * (x_norm + largest_norm);
-  return std::min(next, std::sqrt(std::max(0.0, last_float_sq - error)));
+  const double u = std::ldexp(1.0, -24);
+  const double error = 2.0 * (static_cast<double>(d) + 4.0) * u * (x_norm + largest_norm);
+  // Centring rounded each coordinate once: distances moved by at most u·(‖x‖ + ‖y‖), doubled.
+  const double centring = 2.0 * u * (std::sqrt(x_norm) + std::sqrt(largest_norm));
+  return std::min(next, std::max(0.0, std::sqrt(std::max(0.0, last_float_sq - error)) - centring));
+}
+
+Matrix<float> centred(MatrixView<const float> X) {
+  const index_t n = X.rows(), d = X.cols();
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) mean[j] += X(i, j);
+  }
+  std::vector<float> shift(static_cast<std::size_t>(d));
+  for (index_t j = 0; j < d; ++j) shift[j] = static_cast<float>(mean[j] / static_cast<double>(n));
+  Matrix<float> out(n, d);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) out(i, j) = X(i, j) - shift[j];
+  }
+  return out;
 }
 
 void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
@@ -75,9 +93,21 @@ void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t 
         row.resize(static_cast<std::size_t>(n));
         std::iota(row.begin(), row.end(), 0);
       }
-      const double next = finish_row(X, i, row, k, out.indices.data() + i * k, out.distances.data() + i * k);
+      double next = finish_row(X, i, row, k, out.indices.data() + i * k, out.distances.data() + i * k);
       const double last = count >= n ? std::numeric_limits<double>::infinity() : static_cast<double>(last_sq[r]);
-      out.radius[i] = norms.empty() ? 0.0 : float_ranked_radius(next, last, norms[i], largest_norm, d);
+      if (norms.empty()) {
+        out.radius[i] = 0.0;
+        continue;
+      }
+      out.radius[i] = float_ranked_radius(next, last, norms[i], largest_norm, d);
+      if (out.distances[i * k + k - 1] >= out.radius[i] && count < n) {
+        // The float ranking cannot vouch for the list (its rounding, or ties at the k-th
+        // distance): rank every point exactly.
+        row.resize(static_cast<std::size_t>(n));
+        std::iota(row.begin(), row.end(), 0);
+        next = finish_row(X, i, row, k, out.indices.data() + i * k, out.distances.data() + i * k);
+        out.radius[i] = next;
+      }
     }
   }
 }

@@ -41,18 +41,24 @@ double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int3
 
 /// Finishes rows [first, first + rows) of `out` from a float-ranked search: row r's `count`
 /// candidates (−1 for none) and the float squared distance of its last one. With `norms`
-/// (‖x‖² of every row, from sq_norms) the radius is certified by float_ranked_radius; without,
-/// it is 0. OpenMP over rows.
+/// (‖x‖² of every row of the data the search ranked, from sq_norms) the search was exact: the
+/// radius is certified by float_ranked_radius, and a row whose k-th distance the radius does
+/// not clear is ranked again over all points; without, the radius is 0. OpenMP over rows.
 void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
                          const std::int32_t* candidates, const float* last_sq, std::span<const double> norms,
                          Neighbors& out);
 
 /// The certified radius of a search that ranked points by float distances (the expanded form,
-/// off from the exact squared distance by at most (d + 4)·2⁻²³·(‖x‖² + ‖y‖²)): points it did
-/// not return are at least its last float distance less that error; candidates it returned
-/// but left unlisted are at least `next`.
+/// off from the exact squared distance by at most (d + 4)·2⁻²³·(‖x‖² + ‖y‖²)) of the centred
+/// data: points it did not return are at least its last float distance less that error and
+/// the centring's rounding; candidates it returned but left unlisted are at least `next`.
 [[nodiscard]] double float_ranked_radius(double next, double last_float_sq, double x_norm, double largest_norm,
                                          index_t d);
+
+/// X less its column means (rounded to float), for float-ranked searches (FAISS, the GPU's
+/// tiles): they rank by ‖x‖² + ‖y‖² − 2·x·y, whose rounding grows with the norms and swamps
+/// the distances of data far from the origin.
+[[nodiscard]] Matrix<float> centred(MatrixView<const float> X);
 
 /// ‖x_i‖² of every row, in double.
 [[nodiscard]] std::vector<double> sq_norms(MatrixView<const float> X);

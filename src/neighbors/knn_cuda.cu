@@ -54,8 +54,9 @@ Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k) 
   float* norms = carve.take<float>(n);
   auto* best = carve.take<HostCandidate>(n * count);
   float* tile = carve.take<float>(query_rows * block_cols);
-  SHOAL_CUDA_CHECK(cudaMemcpy2DAsync(x, d * sizeof(float), X.data(), X.stride() * sizeof(float), d * sizeof(float), n,
-                                     cudaMemcpyHostToDevice, stream));
+  const Matrix<float> searched = centred(X);
+  SHOAL_CUDA_CHECK(cudaMemcpyAsync(x, searched.data(), static_cast<std::size_t>(n * d) * sizeof(float),
+                                   cudaMemcpyHostToDevice, stream));
   kernels::row_sq_norms(x, n, d, d, norms, stream);
   kernels::neighbors::clear_candidates(best, n * count, stream);
   for (index_t q = 0; q < n; q += query_rows) {
@@ -86,7 +87,7 @@ Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k) 
   out.indices.resize(n * k);
   out.distances.resize(n * k);
   out.radius.resize(n);
-  finish_float_ranked(ctx, X, 0, n, count, candidates.data(), last_sq.data(), sq_norms(X), out);
+  finish_float_ranked(ctx, X, 0, n, count, candidates.data(), last_sq.data(), sq_norms(searched), out);
   return out;
 }
 

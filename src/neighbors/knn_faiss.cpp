@@ -72,12 +72,8 @@ std::unique_ptr<faiss::Index> build(const float* data, index_t n, index_t d, ind
 
 Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params, Index index) {
   const index_t n = X.rows(), d = X.cols();
-  std::vector<float> packed;  // FAISS reads one contiguous block
-  if (!X.contiguous()) {
-    packed.resize(static_cast<std::size_t>(n * d));
-    for (index_t i = 0; i < n; ++i) std::copy_n(X.row(i), d, packed.begin() + i * d);
-  }
-  const float* data = X.contiguous() ? X.data() : packed.data();
+  const Matrix<float> searched = centred(X);  // contiguous, as FAISS reads it
+  const float* data = searched.data();
   const ThreadLimit threads(ctx.threads());
   const index_t wanted = std::min<index_t>(n, k + 1 + kExtraCandidates);
   const std::unique_ptr<faiss::Index> search_index = build(data, n, d, wanted, params, index);
@@ -90,7 +86,7 @@ Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k,
   out.distances.resize(n * k);
   out.radius.assign(n, 0.0);
   // Only the exact flat search ranks every point, so only its radius is certified.
-  const std::vector<double> norms = index == Index::Flat ? sq_norms(X) : std::vector<double>();
+  const std::vector<double> norms = index == Index::Flat ? sq_norms(searched) : std::vector<double>();
   std::vector<float> found_sq(static_cast<std::size_t>(std::min(n, kQueryBatch) * wanted));
   std::vector<faiss::Index::idx_t> found(found_sq.size());
   std::vector<std::int32_t> candidates(found.size());

@@ -54,7 +54,14 @@ INSTANTIATE_TEST_SUITE_P(Cases, ExactKnn,
                          ::testing::Values(Case{"kd-tree 2-d", {.n = 500, .d = 2, .centers = 3, .seed = 1}, 10, Index::KdTree},
                                            Case{"kd-tree 12-d", {.n = 400, .d = 12, .centers = 4, .seed = 2}, 7, Index::KdTree},
                                            Case{"flat 40-d", {.n = 300, .d = 40, .centers = 3, .std = 3.0, .seed = 3}, 12, Index::Flat},
-                                           Case{"k = n - 1", {.n = 30, .d = 3, .centers = 2, .seed = 4}, 29, Index::Auto}),
+                                           Case{"k = n - 1", {.n = 30, .d = 3, .centers = 2, .seed = 4}, 29, Index::Auto},
+                                           // Far from the origin the expanded form ‖x‖² + ‖y‖² − 2x·y
+                                           // that FAISS ranks by loses the distances to rounding.
+                                           Case{"flat far from the origin",
+                                                {.n = 400, .d = 20, .centers = 4, .std = 2.0, .center_low = 1e5,
+                                                 .center_high = 1e5 + 40, .seed = 8},
+                                                10,
+                                                Index::Flat}),
                          [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
 
 TEST(Knn, DuplicatesAreNeighboursAtZero) {
