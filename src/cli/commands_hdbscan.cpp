@@ -1,6 +1,7 @@
 // shoal hdbscan.
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -13,7 +14,7 @@ namespace {
 struct HdbscanOptions {
   CommonOptions common;
   hdbscan::Params params;
-  index_t min_samples = 0;
+  std::optional<index_t> min_samples;  // unset: min-cluster-size
   std::string method = "eom";
   std::string knn_index = "auto";
   std::string metric = "l2";
@@ -50,7 +51,7 @@ void run_hdbscan(HdbscanOptions& options) {
   const Matrix<float> X = io::read_matrix(options.common.input);
   const double load_seconds = clock.lap();
   hdbscan::Params& params = options.params;
-  if (options.min_samples > 0) params.min_samples = options.min_samples;
+  params.min_samples = options.min_samples;
   params.method = options.method == "leaf" ? hdbscan::Selection::Leaf : hdbscan::Selection::Eom;
   params.knn.index = neighbors::parse_index(options.knn_index);
   params.metric = parse_metric(options.metric);

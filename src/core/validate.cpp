@@ -20,6 +20,17 @@ void check_data(const Context& ctx, MatrixView<const float> X, const char* what)
                 " holds a non-finite value (NaN or Inf)");
 }
 
+void check_distance_range(const Context& ctx, MatrixView<const float> X, const char* what) {
+  const double limit = 1e18 / std::sqrt(static_cast<double>(X.cols()));
+  double largest = 0.0;
+#pragma omp parallel for num_threads(ctx.threads()) reduction(max : largest)
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, static_cast<double>(std::fabs(X(i, j))));
+  }
+  SHOAL_EXPECTS(largest < limit, what, " has coordinates as large as ", largest, "; squared distances in float overflow ",
+                "at this size (the limit is 1e18 / sqrt(d) = ", limit, "): scale the data down");
+}
+
 void check_weights(std::span<const float> weights, index_t n) {
   if (weights.empty()) return;
   SHOAL_EXPECTS(static_cast<index_t>(weights.size()) == n, "there are ", weights.size(), " sample weights for ", n,

@@ -69,6 +69,7 @@ const test::BadCommand kBad[] = {
     {"min_cluster_size_one", "--min-cluster-size 1 --labels {dir}/l.npy", "min_cluster_size = 1 must be at least 2"},
     {"min_cluster_size_above_n", "--min-cluster-size 101 --labels {dir}/l.npy", "exceeds the number of points"},
     {"min_samples_too_large", "--min-cluster-size 5 --min-samples 100 --labels {dir}/l.npy", "min_samples = 100"},
+    {"min_samples_zero", "--min-cluster-size 5 --min-samples 0 --labels {dir}/l.npy", "min_samples = 0"},
     {"negative_epsilon", "--min-cluster-size 5 --epsilon -1 --labels {dir}/l.npy", "cluster_selection_epsilon = -1"},
     {"zero_alpha", "--min-cluster-size 5 --alpha 0 --labels {dir}/l.npy", "alpha = 0"},
     {"bad_method", "--min-cluster-size 5 --method dbscan --labels {dir}/l.npy", "--method"},

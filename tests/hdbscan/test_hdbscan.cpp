@@ -232,6 +232,9 @@ TEST(Hdbscan, BadInputIsRejected) {
   EXPECT_THROW((void)fit(ctx, with_inf, {.min_cluster_size = 2}), InvalidArgument);
   const Matrix<float> zero_row(3, 2, {0, 0, 1, 1, 2, 2});
   EXPECT_THROW((void)fit(ctx, zero_row, {.min_cluster_size = 2, .metric = Metric::Cosine}), InvalidArgument);
+  // Squared distances of such coordinates overflow float (once an internal assertion failed).
+  const Matrix<float> huge(3, 1, {1e20f, -1e20f, 0.0f});
+  EXPECT_THROW((void)fit(ctx, huge, {.min_cluster_size = 2}), InvalidArgument);
 }
 
 // Parity with the hdbscan package, min_cluster_size 15, on every labelled set with n ≤ 20,000.
