@@ -23,17 +23,32 @@ constexpr std::uint64_t kPerPointStreams = std::uint64_t{1} << 63;
 double weight_of(std::span<const float> weights, index_t i) { return weights.empty() ? 1.0 : weights[i]; }
 
 /// w·D² of every point to its closest chosen centre, with per-block sums that sampling and the
-/// potential read in block order.
+/// potential read in block order. D² comes from float GEMM tiles (‖x‖² + ‖c‖² − 2x·c), so
+/// the points are first centred and scaled by a power of two to coordinates below 2: far
+/// from the origin that form loses small distances to rounding, and tiny or huge coordinates
+/// would underflow or overflow. Sampling by D² is the same either way (D² only scales).
 class Potential {
  public:
   Potential(const Context& ctx, MatrixView<const float> X, std::span<const float> weights)
-      : ctx_(ctx), X_(X), weights_(weights), x_norms_(X.rows()),
+      : ctx_(ctx), shift_(X.cols()), weights_(weights), x_norms_(X.rows()),
         closest_(X.rows(), std::numeric_limits<float>::infinity()), block_sums_((X.rows() + kBlock - 1) / kBlock) {
-    shoal::detail::row_sq_norms<float>(X, x_norms_);
+    std::vector<double> mean(static_cast<std::size_t>(X.cols()), 0.0);
+    for (index_t i = 0; i < X.rows(); ++i) {
+      for (index_t j = 0; j < X.cols(); ++j) mean[j] += X(i, j);
+    }
+    for (index_t j = 0; j < X.cols(); ++j) shift_[j] = static_cast<float>(mean[j] / static_cast<double>(X.rows()));
+    float largest = 0.0f;
+    for (index_t i = 0; i < X.rows(); ++i) {
+      for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, std::fabs(X(i, j) - shift_[j]));
+    }
+    exponent_ = largest > 0.0f ? -std::ilogb(largest) : 0;
+    X_ = conditioned(X);
+    shoal::detail::row_sq_norms<float>(X_, x_norms_);
   }
 
-  /// closest = min(closest, D²(x, c)) over the rows c of `centres`.
-  void add_centres(MatrixView<const float> centres) {
+  /// closest = min(closest, D²(x, c)) over the rows c of `centres` (rows of the caller's X).
+  void add_centres(MatrixView<const float> original) {
+    const Matrix<float> centres = conditioned(original);
     const index_t m = centres.rows();
     for_each_block(centres, [&](index_t b, index_t begin, index_t rows, const float* tile) {
       double sum = 0.0;
@@ -47,7 +62,8 @@ class Potential {
   }
 
   /// Σ w·min(closest, D²(x, c)) for each row c of `candidates`, without adding them.
-  std::vector<double> potentials_with(MatrixView<const float> candidates) const {
+  std::vector<double> potentials_with(MatrixView<const float> original) const {
+    const Matrix<float> candidates = conditioned(original);
     const index_t m = candidates.rows();
     std::vector<double> partial(blocks() * m, 0.0);
     for_each_block(candidates, [&](index_t b, index_t begin, index_t rows, const float* tile) {
@@ -86,6 +102,16 @@ class Potential {
  private:
   [[nodiscard]] index_t blocks() const { return static_cast<index_t>(block_sums_.size()); }
 
+  /// (x − shift)·2^exponent for every row: the same float operations for a point and for a
+  /// centre taken from it, so its own D² is exactly 0.
+  [[nodiscard]] Matrix<float> conditioned(MatrixView<const float> rows) const {
+    Matrix<float> out(rows.rows(), rows.cols());
+    for (index_t i = 0; i < rows.rows(); ++i) {
+      for (index_t j = 0; j < rows.cols(); ++j) out(i, j) = std::ldexp(rows(i, j) - shift_[j], exponent_);
+    }
+    return out;
+  }
+
   /// Calls fn(b, begin, rows, tile) for every block b of rows of X, in parallel, with tile
   /// holding D²(x, c) of the block's rows against every row c of `centres` ([rows × m]).
   template <class Fn>
@@ -99,7 +125,7 @@ class Potential {
 #pragma omp for schedule(dynamic)
       for (index_t b = 0; b < blocks(); ++b) {
         const index_t begin = b * kBlock, rows = std::min(kBlock, X_.rows() - begin);
-        shoal::detail::sq_l2_tile<float>(X_.row_range(begin, begin + rows), x_norms_.data() + begin, centres,
+        shoal::detail::sq_l2_tile<float>(X_.view().row_range(begin, begin + rows), x_norms_.data() + begin, centres,
                                          c_norms.data(), tile.data(), m);
         fn(b, begin, rows, tile.data());
       }
@@ -107,7 +133,9 @@ class Potential {
   }
 
   const Context& ctx_;
-  MatrixView<const float> X_;
+  std::vector<float> shift_;  // the mean of X, rounded to float
+  int exponent_ = 0;          // the scale 2^exponent
+  Matrix<float> X_;           // X conditioned
   std::span<const float> weights_;
   std::vector<float> x_norms_;
   std::vector<float> closest_;

@@ -179,6 +179,28 @@ TEST(KMeans, EveryInitFindsSeparatedBlobs) {
   }
 }
 
+TEST(KMeans, SeedingWorksFarFromTheOriginAndAtAnyScale) {
+  // k-means++ and k-means|| weigh points by D² from float tiles: far from the origin, or at
+  // 1e-30 or 1e30, those once rounded, underflowed or overflowed to "too few distinct points".
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 400, .d = 3, .centers = 4, .std = 0.5, .seed = 3});
+  for (const auto& [offset, scale] : {std::pair{1e6, 1.0}, std::pair{0.0, 1e-30}, std::pair{0.0, 1e30}}) {
+    Matrix<float> X(400, 3);
+    for (index_t i = 0; i < 400; ++i) {
+      for (index_t j = 0; j < 3; ++j) X(i, j) = static_cast<float>(offset + scale * blobs.X(i, j));
+    }
+    for (const Init init : {Init::KMeansPlusPlus, Init::KMeansParallel}) {
+      for (const std::uint64_t seed : {0, 2, 4}) {
+        Params params;
+        params.k = 4;
+        params.init = init;
+        params.seed = seed;
+        EXPECT_NO_THROW((void)fit(Context(Backend::Cpu), X, params)) << to_string(init) << " offset " << offset
+                                                                      << " scale " << scale << " seed " << seed;
+      }
+    }
+  }
+}
+
 TEST(KMeans, EmptyClustersTakeTheFarthestPoints) {
   const datasets::Blobs blobs = datasets::make_blobs({.n = 600, .d = 2, .centers = 3, .std = 0.5, .seed = 8});
   // Three centroids on one point: every point joins cluster 0 (ties go to the lowest index), and
