@@ -318,6 +318,20 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
   return searches;
 }
 
+/// Exact duplicates whose core distance is 0 join at weight 0, as a star from the lowest index
+/// (the tree the (weight, min, max) order picks), before any search: every one of them ties
+/// with every other, which no search can prune. An exact list's first entry at distance 0 is
+/// the lowest-index duplicate.
+void join_duplicates(const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges) {
+  const index_t k = reach.knn.k;
+  for (index_t p = 0; p < reach.X.rows(); ++p) {
+    const index_t first = reach.knn.indices[p * k];
+    if (reach.core[p] == 0.0 && reach.knn.distances[p * k] == 0.0 && first < p && joined.unite(first, p)) {
+      edges.push_back(make_edge(0.0, first, p));
+    }
+  }
+}
+
 SpanningTree sorted_tree(std::vector<Edge>& edges) {
   std::sort(edges.begin(), edges.end());
   SpanningTree tree;
@@ -335,6 +349,8 @@ MstOutcome exact_mst(const Context& ctx, const Reachability& reach) {
   UnionFind joined(reach.X.rows());
   std::vector<Edge> edges;
   edges.reserve(reach.X.rows());
+  const neighbors::Index index = reach.knn.index;
+  if (index == neighbors::Index::KdTree || index == neighbors::Index::Flat) join_duplicates(reach, joined, edges);
   MstOutcome outcome;
   outcome.exact_searches = boruvka(ctx, reach, joined, edges, true);
   outcome.tree = sorted_tree(edges);

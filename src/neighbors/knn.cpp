@@ -77,7 +77,7 @@ Matrix<float> centred(MatrixView<const float> X) {
 
 void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
                          const std::int32_t* candidates, const float* last_sq, std::span<const double> norms,
-                         Neighbors& out) {
+                         std::span<const char> settled, Neighbors& out) {
   const index_t n = X.rows(), k = out.k, d = X.cols();
   const double largest_norm = norms.empty() ? 0.0 : *std::max_element(norms.begin(), norms.end());
 #pragma omp parallel num_threads(ctx.threads())
@@ -86,6 +86,7 @@ void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t 
 #pragma omp for schedule(dynamic, 256)
     for (index_t r = 0; r < rows; ++r) {
       const index_t i = first + r;
+      if (settled[i] != 0) continue;
       row.assign(candidates + r * count, candidates + (r + 1) * count);
       row.erase(std::remove(row.begin(), row.end(), -1), row.end());
       if (static_cast<index_t>(row.size()) < std::min(n, k + 1)) {
@@ -120,20 +121,65 @@ std::vector<double> sq_norms(MatrixView<const float> X) {
   return norms;
 }
 
+std::vector<char> settle_duplicates(MatrixView<const float> X, index_t k, Neighbors& out) {
+  const index_t n = X.rows(), d = X.cols();
+  std::vector<index_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), index_t{0});
+  const auto less = [&](index_t a, index_t b) {
+    return std::lexicographical_compare(X.row(a), X.row(a) + d, X.row(b), X.row(b) + d);
+  };
+  // Equal rows end up together, each run in index order.
+  std::stable_sort(order.begin(), order.end(), less);
+  std::vector<char> settled(static_cast<std::size_t>(n), 0);
+  for (index_t begin = 0, end = 0; begin < n; begin = end) {
+    end = begin + 1;
+    while (end < n && !less(order[begin], order[end])) ++end;
+    if (end - begin <= k) continue;
+    for (index_t at = begin; at < end; ++at) {
+      const index_t i = order[at];
+      settled[i] = 1;
+      index_t j = 0;
+      for (index_t other = begin; j < k; ++other) {
+        if (order[other] == i) continue;
+        out.indices[i * k + j] = static_cast<std::int32_t>(order[other]);
+        out.distances[i * k + j] = 0.0;
+        ++j;
+      }
+      out.radius[i] = 0.0;
+    }
+  }
+  return settled;
+}
+
 Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params) {
-  const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(X.rows()) * static_cast<double>(X.cols());
+  Neighbors duplicates;
+  duplicates.indices.resize(static_cast<std::size_t>(X.rows() * k));
+  duplicates.distances.resize(duplicates.indices.size());
+  duplicates.radius.resize(static_cast<std::size_t>(X.rows()));
+  const std::vector<char> settled = settle_duplicates(X, k, duplicates);
+  const auto searched = [&]() -> Neighbors {
+    const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(X.rows()) * static_cast<double>(X.cols());
 #ifdef SHOAL_WITH_CUDA
-  if (ctx.backend_for(flops) == Backend::Cuda) return search_cuda(ctx, X, k);
+    if (ctx.backend_for(flops) == Backend::Cuda) return search_cuda(ctx, X, k, settled);
 #else
-  (void)flops;
+    (void)flops;
 #endif
-  Index index = params.index;
-  // The kd-tree's exact search beat FAISS's brute force up to about 256 dimensions on Fashion-MNIST
-  // projected by PCA (20,000 points, one thread: 8x at 16, 1.5x at 128, even at 256) and lost
-  // 3.7x on its 784 raw pixels.
-  constexpr index_t kKdTreeMaxDimensions = 128;
-  if (index == Index::Auto) index = X.cols() <= kKdTreeMaxDimensions ? Index::KdTree : Index::Flat;
-  return index == Index::KdTree ? search_kdtree(ctx, X, k) : search_faiss(ctx, X, k, params, index);
+    Index index = params.index;
+    // The kd-tree's exact search beat FAISS's brute force up to about 256 dimensions on
+    // Fashion-MNIST projected by PCA (20,000 points, one thread: 8x at 16, 1.5x at 128, even at
+    // 256) and lost 3.7x on its 784 raw pixels.
+    constexpr index_t kKdTreeMaxDimensions = 128;
+    if (index == Index::Auto) index = X.cols() <= kKdTreeMaxDimensions ? Index::KdTree : Index::Flat;
+    return index == Index::KdTree ? search_kdtree(ctx, X, k, settled) : search_faiss(ctx, X, k, params, index, settled);
+  };
+  Neighbors out = searched();
+  for (index_t i = 0; i < X.rows(); ++i) {
+    if (settled[i] == 0) continue;
+    std::copy_n(duplicates.indices.begin() + i * k, k, out.indices.begin() + i * k);
+    std::copy_n(duplicates.distances.begin() + i * k, k, out.distances.begin() + i * k);
+    out.radius[i] = 0.0;
+  }
+  return out;
 }
 
 }  // namespace detail

@@ -27,11 +27,20 @@ struct Neighbors {
 /// excluded, on the backend `ctx` picks.
 [[nodiscard]] Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params);
 
-[[nodiscard]] Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k);
+/// The searches behind `search`. Rows marked in `settled` (see settle_duplicates) may be
+/// left unfinished: `search` writes them.
+[[nodiscard]] Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k,
+                                      std::span<const char> settled);
 [[nodiscard]] Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k,
-                                     const IndexParams& params, Index index);
+                                     const IndexParams& params, Index index, std::span<const char> settled);
 /// Defined only in CUDA builds.
-[[nodiscard]] Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k);
+[[nodiscard]] Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k,
+                                    std::span<const char> settled);
+
+/// Rows with at least k exact duplicates (equal in every coordinate) have as neighbours their
+/// k lowest-index duplicates, at distance 0 — lists no search can certify cheaply, since every
+/// other duplicate ties. Marks those rows (1) and writes their lists into `out`.
+[[nodiscard]] std::vector<char> settle_duplicates(MatrixView<const float> X, index_t k, Neighbors& out);
 
 /// Turns candidates of point `self` (any order, self possibly among them) into its list: exact
 /// distances, sorted by (distance, index), self dropped, the first k kept. Writes k entries and
@@ -43,10 +52,11 @@ double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int3
 /// candidates (−1 for none) and the float squared distance of its last one. With `norms`
 /// (‖x‖² of every row of the data the search ranked, from sq_norms) the search was exact: the
 /// radius is certified by float_ranked_radius, and a row whose k-th distance the radius does
-/// not clear is ranked again over all points; without, the radius is 0. OpenMP over rows.
+/// not clear is ranked again over all points; without, the radius is 0. Settled rows are
+/// skipped. OpenMP over rows.
 void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
                          const std::int32_t* candidates, const float* last_sq, std::span<const double> norms,
-                         Neighbors& out);
+                         std::span<const char> settled, Neighbors& out);
 
 /// The certified radius of a search that ranked points by float distances (the expanded form,
 /// off from the exact squared distance by at most (d + 4)·2⁻²³·(‖x‖² + ‖y‖²)) of the centred

@@ -28,7 +28,7 @@ struct HostCandidate {
 
 }  // namespace
 
-Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k) {
+Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k, std::span<const char> settled) {
   const index_t n = X.rows(), d = X.cols();
   const index_t count = std::min<index_t>(n, std::min<index_t>(k + 1 + kExtraCandidates, kernels::neighbors::kSelectLimit));
   SHOAL_EXPECTS(count >= std::min<index_t>(n, k + 2), "the GPU kNN keeps at most ", kernels::neighbors::kSelectLimit - 2,
@@ -87,7 +87,7 @@ Neighbors search_cuda(const Context& ctx, MatrixView<const float> X, index_t k) 
   out.indices.resize(n * k);
   out.distances.resize(n * k);
   out.radius.resize(n);
-  finish_float_ranked(ctx, X, 0, n, count, candidates.data(), last_sq.data(), sq_norms(searched), out);
+  finish_float_ranked(ctx, X, 0, n, count, candidates.data(), last_sq.data(), sq_norms(searched), settled, out);
   return out;
 }
 

@@ -70,7 +70,8 @@ std::unique_ptr<faiss::Index> build(const float* data, index_t n, index_t d, ind
 
 }  // namespace
 
-Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params, Index index) {
+Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params, Index index,
+                       std::span<const char> settled) {
   const index_t n = X.rows(), d = X.cols();
   const Matrix<float> searched = centred(X);  // contiguous, as FAISS reads it
   const float* data = searched.data();
@@ -98,7 +99,7 @@ Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k,
       for (index_t j = 0; j < wanted; ++j) candidates[r * wanted + j] = static_cast<std::int32_t>(found[r * wanted + j]);
       last_sq[r] = found_sq[r * wanted + wanted - 1];
     }
-    finish_float_ranked(ctx, X, begin, rows, wanted, candidates.data(), last_sq.data(), norms, out);
+    finish_float_ranked(ctx, X, begin, rows, wanted, candidates.data(), last_sq.data(), norms, settled, out);
   }
   return out;
 }

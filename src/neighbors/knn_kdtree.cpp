@@ -10,7 +10,7 @@
 
 namespace shoal::neighbors::detail {
 
-Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k) {
+Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k, std::span<const char> settled) {
   SHOAL_EXPECTS(X.rows() <= INT32_MAX, "the kd-tree handles at most 2^31 - 1 points, got ", X.rows());
   const KdTree tree(X);
   const index_t n = X.rows();
@@ -37,10 +37,14 @@ Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k
     // A leaf's points share one traversal; they are neighbours, so they need the same leaves.
 #pragma omp for schedule(dynamic, 16)
     for (std::size_t l = 0; l < leaves.size(); ++l) {
-      tree.nearest_for_leaf(leaves[l], wanted, lists, stack, scratch);
       const auto& leaf = tree.nodes()[leaves[l]];
+      bool all_settled = true;
+      for (index_t at = leaf.begin; at < leaf.end && all_settled; ++at) all_settled = settled[tree.point_at(at)] != 0;
+      if (all_settled) continue;
+      tree.nearest_for_leaf(leaves[l], wanted, lists, stack, scratch);
       for (index_t q = 0; q < leaf.end - leaf.begin; ++q) {
         const index_t i = tree.point_at(leaf.begin + q);
+        if (settled[i] != 0) continue;
         // Widen, one query at a time, while the listed k-th distance is not strictly inside
         // the certified radius (so no point left out can equal or beat it).
         found = lists[q];

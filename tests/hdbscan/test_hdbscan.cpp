@@ -109,6 +109,32 @@ INSTANTIATE_TEST_SUITE_P(
         MstCase{"2000 points", {.n = 2000, .d = 3, .centers = 6, .std = 0.8, .seed = 6}, 10, neighbors::Index::KdTree, 1.0}),
     [](const ::testing::TestParamInfo<MstCase>& row) { return "case" + std::to_string(row.index); });
 
+TEST(Hdbscan, DuplicatesJoinAsAStarFromTheirLowestIndex) {
+  // 40 points, each repeated 10 times (copy r of point b is row r·40 + b): every copy's core
+  // distance is 0, so copies join at weight 0 — the tree the (weight, min, max) order picks is
+  // the star from the lowest index, row b.
+  const datasets::Blobs base = datasets::make_blobs({.n = 40, .d = 3, .centers = 3, .std = 1.0, .seed = 9});
+  Matrix<float> X(400, 3);
+  for (index_t i = 0; i < 400; ++i) std::copy_n(base.X.row(i % 40), 3, X.row(i));
+  for (const neighbors::Index index : {neighbors::Index::KdTree, neighbors::Index::Flat}) {
+    Params params;
+    params.min_cluster_size = 5;
+    params.min_samples = 5;
+    params.knn.index = index;
+    const Result result = fit(Context(Backend::Cpu), X, params);
+    double total = 0;
+    index_t zero_edges = 0;
+    for (std::size_t e = 0; e < result.spanning_tree.weight.size(); ++e) {
+      total += result.spanning_tree.weight[e];
+      if (result.spanning_tree.weight[e] != 0.0) continue;
+      ++zero_edges;
+      EXPECT_EQ(result.spanning_tree.u[e], result.spanning_tree.v[e] % 40) << "edge " << e;
+    }
+    EXPECT_EQ(zero_edges, 360);
+    EXPECT_NEAR(total, prim_total(X, 5, 1.0), 1e-9 * total);
+  }
+}
+
 Result fit_text(const std::vector<float>& values, index_t d, Params params) {
   const Matrix<float> X(static_cast<index_t>(values.size()) / d, d, values);
   return fit(Context(Backend::Cpu), X, params);

@@ -79,10 +79,12 @@ TEST(Knn, ManyIdenticalPointsKeepLeavesSmall) {
   for (index_t i = 0; i < 300; ++i) {
     for (index_t j = 0; j < 3; ++j) X(i, j) = i < 290 ? 1.0f : static_cast<float>(i + j);
   }
-  const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 4, Metric::L2, {.index = Index::KdTree});
   const auto expected = brute(X, 4);
-  for (index_t i = 0; i < X.rows(); ++i) {
-    for (index_t j = 0; j < 4; ++j) ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << i << ", " << j;
+  for (const Index index : {Index::KdTree, Index::Flat}) {  // each point has 289 tied neighbours
+    const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 4, Metric::L2, {.index = index});
+    for (index_t i = 0; i < X.rows(); ++i) {
+      for (index_t j = 0; j < 4; ++j) ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << i << ", " << j;
+    }
   }
 }
 
