@@ -149,8 +149,8 @@ struct TextTable {
   bool compressed = false;
 };
 
-/// Reads a delimited table. Blank lines and lines starting with '#' are skipped; a first line
-/// with a non-numeric field is the header.
+/// Reads a delimited table. Blank lines and lines starting with '#' are skipped, as is a UTF-8
+/// byte-order mark; a first line with a field that is neither a number nor empty is the header.
 TextTable read_table(const std::filesystem::path& path, bool keep_exact) {
   LineReader reader(path);
   TextTable table;
@@ -159,6 +159,7 @@ TextTable read_table(const std::filesystem::path& path, bool keep_exact) {
   char delimiter = 0;
   std::string_view line;
   while (reader.next(line)) {
+    if (reader.line_number() == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
     const std::string_view content = trim(line);
     if (content.empty() || content.front() == '#') continue;
     if (delimiter == 0) delimiter = detect_delimiter(content);
@@ -167,7 +168,7 @@ TextTable read_table(const std::filesystem::path& path, bool keep_exact) {
     if (first_line) {
       double ignored = 0.0;
       table.header = std::any_of(fields.begin(), fields.end(),
-                                 [&](std::string_view field) { return !parse_number(field, ignored); });
+                                 [&](std::string_view field) { return !field.empty() && !parse_number(field, ignored); });
       table.cols = static_cast<index_t>(fields.size());
       if (table.header) continue;
     } else if (static_cast<index_t>(fields.size()) != table.cols) {

@@ -58,6 +58,7 @@ std::unique_ptr<faiss::Index> build(const float* data, index_t n, index_t d, ind
     ivf->own_fields = true;
     quantizer.release();
     ivf->cp.verbose = false;
+    ivf->cp.min_points_per_centroid = 1;  // only sets when FAISS warns, on stderr, of few points
     ivf->train(n, data);
     ivf->nprobe = static_cast<std::size_t>(std::min<index_t>(params.ivf_probes, lists));
     ivf->add(n, data);

@@ -88,6 +88,18 @@ TEST(Io, ReadsNpyFormatVersions2And3) {
   }
 }
 
+TEST(Io, TextSkipsAByteOrderMarkAndKeepsUnnamedHeaderColumns) {
+  TempDir dir;
+  test::write_file(dir / "bom.csv", "\xEF\xBB\xBF" "1,2\n3,4\n5,6\n");
+  EXPECT_EQ(read_matrix(dir / "bom.csv").rows(), 3);
+  test::write_file(dir / "pandas.csv", ",x,y\n0,1.5,2\n1,3,4\n");  // an unnamed index column
+  ReadInfo info;
+  const Matrix<float> X = read_matrix(dir / "pandas.csv", {}, &info);
+  EXPECT_TRUE(info.header);
+  EXPECT_EQ(X.rows(), 2);
+  EXPECT_EQ(X(0, 1), 1.5f);
+}
+
 TEST(Io, TextDetectsHeaderDelimiterCommentsAndGzip) {
   TempDir dir;
   const std::string text = "# written by hand\nx;y\n1;2\n\n3 ; 4\r\n+5;-6e-1\n";

@@ -72,6 +72,7 @@ const Malformed kCorpus[] = {
     {"empty_field.csv", "1,2\n1,,2\n", Reader::Matrix, Expect::Io, "line 2 has 3 fields"},
     {"trailing_junk.tsv", "1\t2\n3\t4x\n", Reader::Matrix, Expect::Io, "'4x' is not a number"},
     {"empty_cell.csv", "1,2,3\n1,,3\n", Reader::Matrix, Expect::Io, "line 2, field 2: empty field"},
+    {"empty_first_cell.csv", "1,,2\n3,4,5\n", Reader::Matrix, Expect::Io, "line 1, field 2: empty field"},
     {"binary.data", std::string("1 2\n\x01\x02 \xff\n", 9), Reader::Matrix, Expect::Io, "line 2, field 1: '?\?' is not a number"},
     {"inf_row.txt", "1 2\n-inf 3\n", Reader::Matrix, Expect::Invalid, "row 1 (0-based)"},
     {"corrupt.csv.gz", std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage!garbage!", 26), Reader::Matrix,
