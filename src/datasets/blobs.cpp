@@ -1,5 +1,6 @@
 // Compiled with -ffp-contract=off, like core/random.cpp, so the points are machine-independent.
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/check.hpp"
@@ -18,6 +19,11 @@ Blobs make_blobs(const BlobsParams& params) {
   SHOAL_EXPECTS(std::isfinite(params.center_low) && std::isfinite(params.center_high) &&
                     params.center_low < params.center_high,
                 "the centre box [", params.center_low, ", ", params.center_high, ") is empty");
+  // Coordinates stay within float: the centres, plus 40 standard deviations (far beyond any draw).
+  const double reach = std::max(std::fabs(params.center_low), std::fabs(params.center_high)) + 40.0 * params.std;
+  SHOAL_EXPECTS(reach < std::numeric_limits<float>::max(), "centres up to ",
+                std::max(std::fabs(params.center_low), std::fabs(params.center_high)), " and std = ", params.std,
+                " give coordinates beyond float's range");
   const index_t n = params.n, d = params.d, k = params.centers;
   // Separate streams for centres, noise and order, so changing n leaves the centres alone.
   detail::Rng center_rng(params.seed, 0), noise_rng(params.seed, 1), order_rng(params.seed, 2);

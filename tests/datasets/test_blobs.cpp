@@ -54,6 +54,7 @@ TEST(Blobs, RejectsBadParameters) {
   EXPECT_THROW((void)make_blobs({.n = 0}), InvalidArgument);
   EXPECT_THROW((void)make_blobs({.n = 5, .centers = 6}), InvalidArgument);
   EXPECT_THROW((void)make_blobs({.d = 0}), InvalidArgument);
+  EXPECT_THROW((void)make_blobs({.std = 1e38}), InvalidArgument);  // would write infinities
   EXPECT_THROW((void)make_blobs({.std = -1.0}), InvalidArgument);
   EXPECT_THROW((void)make_blobs({.center_low = 1.0, .center_high = 1.0}), InvalidArgument);
 }
