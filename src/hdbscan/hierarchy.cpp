@@ -265,7 +265,9 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
                                     : std::min(point_lambda[point], densest) / densest;
   }
 
-  // GLOSH: λ of leaving, relative to the densest point anywhere below the point's cluster.
+  // GLOSH: λ of leaving, relative to the densest point anywhere below the point's cluster. Below
+  // a cluster of exact duplicates that is λ = ∞, and the score its limit, 1 (the package's
+  // formula gives NaN).
   std::vector<double> deepest = death;
   for (std::int64_t c = root + clusters - 1; c > root; --c) {
     deepest[id(parent_of[id(c)])] = std::max(deepest[id(parent_of[id(c)])], deepest[id(c)]);
@@ -273,9 +275,9 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
   flat.outlier_scores.assign(n, 0.0);
   for (index_t point = 0; point < n; ++point) {
     const double densest = deepest[id(point_parent[point])];
-    flat.outlier_scores[point] = densest == 0.0 || !std::isfinite(point_lambda[point])
-                                     ? 0.0
-                                     : (densest - point_lambda[point]) / densest;
+    flat.outlier_scores[point] = densest == 0.0 || !std::isfinite(point_lambda[point]) ? 0.0
+                                 : std::isinf(densest)                                  ? 1.0
+                                                                                        : (densest - point_lambda[point]) / densest;
   }
 
   // Persistence (get_stability_scores): stability / (size · max λ), 1 when undefined.

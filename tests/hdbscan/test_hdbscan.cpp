@@ -153,6 +153,17 @@ TEST(Hdbscan, IdenticalPointsAreAllNoise) {
   }
 }
 
+TEST(Hdbscan, OutlierScoresBelowDuplicateClustersAreOne) {
+  // Two clusters of exact copies (λ = ∞) and two lone points: 1 − λ/∞ = 1, where the package's
+  // formula (∞ − λ)/∞ gives NaN.
+  const Result result = fit_text({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 10, 0, 10, 0, 10, 0, 10, 0, 10, 0, 5, 5, 20, 20},
+                                 2, {.min_cluster_size = 3});
+  for (index_t i = 0; i < 12; ++i) EXPECT_EQ(result.outlier_scores[i], 0.0) << i;
+  EXPECT_EQ(result.outlier_scores[12], 1.0);
+  EXPECT_EQ(result.outlier_scores[13], 1.0);
+  EXPECT_EQ(result.probabilities[12], 0.0);
+}
+
 TEST(Hdbscan, DuplicateGroupsFormClustersAtInfiniteLambda) {
   const Result result = fit_text({0, 0, 0, 1, 1, 1, 5, 5, 5, 5}, 1, {.min_cluster_size = 3});
   EXPECT_EQ(result.clusters, 2);
