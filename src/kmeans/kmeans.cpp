@@ -88,6 +88,31 @@ Matrix<float> copy_rows(MatrixView<const float> view) {
 
 using shoal::detail::unit_rows;
 
+/// The power of two (as its exponent) that brings the largest |coordinate| of the inputs into
+/// [1, 2), when it lies outside [2^-40, 2^40]; else 0. Lloyd is exactly equivariant under it
+/// (every product, sum and mean scales without rounding), and the float GEMM of the assignment
+/// then neither overflows (|x|·|c| near 1.7e38) nor loses its products to denormals.
+/// Coordinates 2^126 times smaller than the largest may round to zero on the way.
+int conditioning_exponent(std::initializer_list<MatrixView<const float>> inputs) {
+  float largest = 0.0f;
+  for (const MatrixView<const float> X : inputs) {
+    for (index_t i = 0; i < X.rows(); ++i) {
+      for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, std::fabs(X(i, j)));
+    }
+  }
+  if (largest == 0.0f || (largest >= 0x1p-40f && largest <= 0x1p40f)) return 0;
+  return -std::ilogb(largest);
+}
+
+/// X·2^exponent.
+Matrix<float> scaled(MatrixView<const float> X, int exponent) {
+  Matrix<float> out(X.rows(), X.cols());
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols(); ++j) out(i, j) = std::ldexp(X(i, j), exponent);
+  }
+  return out;
+}
+
 index_t distinct_rows(MatrixView<const float> X) {
   std::set<std::vector<float>> rows;
   for (index_t i = 0; i < X.rows(); ++i) rows.emplace(X.row(i), X.row(i) + X.cols());
@@ -110,23 +135,32 @@ std::unique_ptr<detail::LloydEngine> make_engine(const Context& ctx, Backend bac
 class Fitted {
  public:
   Fitted(const Context& ctx, MatrixView<const float> centroids, MatrixView<const float> X, Metric metric)
-      : cosine_(metric == Metric::Cosine), centroids_(centroids), X_(X) {
+      : centroids_(centroids), X_(X) {
     shoal::detail::check_data(ctx, centroids, "the centroids");
     shoal::detail::check_data(ctx, X, "the data");
     SHOAL_EXPECTS(X.cols() == centroids.cols(), "the data have d = ", X.cols(), " but the centroids d = ",
                   centroids.cols());
-    if (cosine_) {
-      unit_x_ = unit_rows(X, "data");
-      unit_c_ = unit_rows(centroids, "centroid");
+    if (metric == Metric::Cosine) {
+      own_x_ = unit_rows(X, "data");
+      own_c_ = unit_rows(centroids, "centroid");
+    } else if ((exponent_ = conditioning_exponent({X, centroids})) != 0) {
+      own_x_ = scaled(X, exponent_);
+      own_c_ = scaled(centroids, exponent_);
+    }
+    if (own_x_.rows() > 0) {
+      X_ = own_x_.view();
+      centroids_ = own_c_.view();
     }
   }
-  [[nodiscard]] MatrixView<const float> data() const { return cosine_ ? unit_x_.view() : X_; }
-  [[nodiscard]] MatrixView<const float> centroids() const { return cosine_ ? unit_c_.view() : centroids_; }
+  [[nodiscard]] MatrixView<const float> data() const { return X_; }
+  [[nodiscard]] MatrixView<const float> centroids() const { return centroids_; }
+  /// The data and centroids are the given ones times 2^exponent().
+  [[nodiscard]] int exponent() const { return exponent_; }
 
  private:
-  bool cosine_;
   MatrixView<const float> centroids_, X_;
-  Matrix<float> unit_x_, unit_c_;
+  Matrix<float> own_x_, own_c_;  // unit rows (cosine) or scaled copies, when needed
+  int exponent_ = 0;
 };
 
 }  // namespace
@@ -136,7 +170,11 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
   validate(ctx, X, params, weights);
   const bool cosine = params.metric == Metric::Cosine;
   const Matrix<float> unit = cosine ? unit_rows(X, "data") : Matrix<float>();
-  const MatrixView<const float> data = cosine ? unit.view() : X;
+  MatrixView<const float> data = cosine ? unit.view() : X;
+  const int exponent = params.init == Init::Given ? conditioning_exponent({data, params.initial_centroids})
+                                                  : conditioning_exponent({data});
+  const Matrix<float> conditioned = exponent != 0 ? scaled(data, exponent) : Matrix<float>();
+  if (exponent != 0) data = conditioned.view();
   const double tolerance = absolute_tolerance(ctx, data, params.tol);
   const std::uint64_t seed = params.seed.value_or(ctx.seed());
 
@@ -157,8 +195,9 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
       case Init::KMeansParallel: centroids = detail::init_parallel(ctx, data, weights, params.k, seeding); break;
       case Init::Random: centroids = detail::init_random(ctx, data, weights, params.k, seeding); break;
       case Init::Given:
-        centroids = cosine ? unit_rows(params.initial_centroids, "initial centroid")
-                           : copy_rows(params.initial_centroids);
+        centroids = cosine     ? unit_rows(params.initial_centroids, "initial centroid")
+                    : exponent ? scaled(params.initial_centroids, exponent)
+                               : copy_rows(params.initial_centroids);
         break;
     }
     result.init_seconds += phase.lap();
@@ -182,6 +221,14 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
   if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) {
     const index_t distinct = distinct_rows(data);
     SHOAL_EXPECTS(distinct >= params.k, "the data has only ", distinct, " distinct points, fewer than k = ", params.k);
+  }
+  if (exponent != 0) {  // back to the caller's scale, exactly
+    result.centroids = scaled(result.centroids, -exponent);
+    result.inertia = std::ldexp(result.inertia, -2 * exponent);
+    for (IterationStats& iteration : result.iterations) {
+      iteration.inertia = std::ldexp(iteration.inertia, -2 * exponent);
+      iteration.center_shift = std::ldexp(iteration.center_shift, -2 * exponent);
+    }
   }
   return result;
 }
@@ -214,7 +261,9 @@ Matrix<float> transform(const Context& ctx, MatrixView<const float> centroids, M
   Matrix<float> distances = shoal::detail::pairwise_sq_l2(ctx, fitted.data(), fitted.centroids());
   // For unit rows ‖x − c‖² = 2·(1 − cos).
   for (index_t i = 0; i < distances.rows(); ++i) {
-    for (float& v : std::span<float>(distances.row(i), distances.cols())) v = cosine ? v / 2.0f : std::sqrt(v);
+    for (float& v : std::span<float>(distances.row(i), distances.cols())) {
+      v = cosine ? v / 2.0f : std::ldexp(std::sqrt(v), -fitted.exponent());
+    }
   }
   return distances;
 }

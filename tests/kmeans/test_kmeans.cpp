@@ -201,6 +201,35 @@ TEST(KMeans, SeedingWorksFarFromTheOriginAndAtAnyScale) {
   }
 }
 
+TEST(KMeans, ResultsScaleExactlyWithTheData) {
+  // Near float's range the GEMM's products overflow (|x|·|c| > 1.7e38) or turn denormal; Lloyd
+  // runs on the data scaled by a power of two and scales back, so results are the same.
+  // At 2^62, 1-d points in [2.6, 3.9] reach 1.2e19 to 1.8e19: squares still fit in float,
+  // 2·x·c does not.
+  const datasets::Blobs blobs = datasets::make_blobs(
+      {.n = 600, .d = 1, .centers = 5, .std = 0.05, .center_low = 2.6, .center_high = 3.9, .seed = 12});
+  const Matrix<float> initial = rows_of(blobs.X, {0, 1, 2, 3, 4});
+  const Result plain = fit(Context(Backend::Cpu), blobs.X, given(initial, 20));
+  for (const int exponent : {62, 100, -72, -100}) {
+    const auto times = [&](const Matrix<float>& M) {
+      Matrix<float> out(M.rows(), M.cols());
+      for (index_t i = 0; i < M.rows(); ++i) {
+        for (index_t j = 0; j < M.cols(); ++j) out(i, j) = std::ldexp(M(i, j), exponent);
+      }
+      return out;
+    };
+    const Matrix<float> X = times(blobs.X);
+    const Result result = fit(Context(Backend::Cpu), X, given(times(initial), 20));
+    EXPECT_EQ(result.labels, plain.labels) << exponent;
+    const Matrix<float> expected = times(plain.centroids);
+    for (std::size_t i = 0; i < expected.values().size(); ++i) {
+      ASSERT_EQ(result.centroids.values()[i], expected.values()[i]) << exponent;
+    }
+    EXPECT_EQ(result.inertia, std::ldexp(plain.inertia, 2 * exponent)) << exponent;
+    EXPECT_EQ(predict(Context(Backend::Cpu), result.centroids, X), plain.labels) << exponent;
+  }
+}
+
 TEST(KMeans, EmptyClustersTakeTheFarthestPoints) {
   const datasets::Blobs blobs = datasets::make_blobs({.n = 600, .d = 2, .centers = 3, .std = 0.5, .seed = 8});
   // Three centroids on one point: every point joins cluster 0 (ties go to the lowest index), and
