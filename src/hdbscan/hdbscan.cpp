@@ -22,14 +22,14 @@ namespace {
 
 void validate(const Context& ctx, MatrixView<const float> X, const Params& params) {
   shoal::detail::check_data(ctx, X, "the data");
-  shoal::detail::check_distance_range(ctx, X, "the data");
+  if (params.metric == Metric::L2) shoal::detail::check_distance_range(ctx, X, "the data");  // cosine: unit rows
   const index_t n = X.rows();
   SHOAL_EXPECTS(params.min_cluster_size >= 2, "min_cluster_size = ", params.min_cluster_size, " must be at least 2");
   SHOAL_EXPECTS(params.min_cluster_size <= n, "min_cluster_size = ", params.min_cluster_size,
                 " exceeds the number of points n = ", n);
   const index_t min_samples = params.min_samples.value_or(params.min_cluster_size);
   SHOAL_EXPECTS(min_samples >= 1 && min_samples <= n - 1, "min_samples = ", min_samples,
-                " must be between 1 and n - 1 = ", n - 1);
+                params.min_samples ? "" : " (by default min_cluster_size)", " must be between 1 and n - 1 = ", n - 1);
   SHOAL_EXPECTS(std::isfinite(params.cluster_selection_epsilon) && params.cluster_selection_epsilon >= 0.0,
                 "cluster_selection_epsilon = ", params.cluster_selection_epsilon, " must be finite and >= 0");
   SHOAL_EXPECTS(std::isfinite(params.alpha) && params.alpha > 0.0, "alpha = ", params.alpha, " must be positive");

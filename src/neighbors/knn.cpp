@@ -186,7 +186,7 @@ Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const
 
 KnnGraph knn_graph(const Context& ctx, MatrixView<const float> X, index_t k, Metric metric, const IndexParams& params) {
   shoal::detail::check_data(ctx, X, "the data");
-  shoal::detail::check_distance_range(ctx, X, "the data");
+  if (metric == Metric::L2) shoal::detail::check_distance_range(ctx, X, "the data");  // cosine: unit rows
   SHOAL_EXPECTS(k >= 1 && k <= X.rows() - 1, "k = ", k, " must be between 1 and n - 1 = ", X.rows() - 1);
   const Matrix<float> unit = metric == Metric::Cosine ? shoal::detail::unit_rows(X, "data") : Matrix<float>();
   const detail::Neighbors found = detail::search(ctx, metric == Metric::Cosine ? unit.view() : X, k, params);
