@@ -27,8 +27,9 @@ void check_distance_range(const Context& ctx, MatrixView<const float> X, const c
   for (index_t i = 0; i < X.rows(); ++i) {
     for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, static_cast<double>(std::fabs(X(i, j))));
   }
-  SHOAL_EXPECTS(largest < limit, what, " has coordinates as large as ", largest, "; squared distances in float overflow ",
-                "at this size (the limit is 1e18 / sqrt(d) = ", limit, "): scale the data down");
+  SHOAL_EXPECTS(largest < limit, what, " has coordinates as large as ", largest,
+                "; squared distances in float overflow at this size (the limit is 1e18 / sqrt(d) = ", limit,
+                "): scale the data down");
 }
 
 void check_weights(std::span<const float> weights, index_t n) {

@@ -275,9 +275,11 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
   flat.outlier_scores.assign(n, 0.0);
   for (index_t point = 0; point < n; ++point) {
     const double densest = deepest[id(point_parent[point])];
-    flat.outlier_scores[point] = densest == 0.0 || !std::isfinite(point_lambda[point]) ? 0.0
-                                 : std::isinf(densest)                                  ? 1.0
-                                                                                        : (densest - point_lambda[point]) / densest;
+    double score = 0.0;
+    if (densest != 0.0 && std::isfinite(point_lambda[point])) {
+      score = std::isinf(densest) ? 1.0 : (densest - point_lambda[point]) / densest;
+    }
+    flat.outlier_scores[point] = score;
   }
 
   // Persistence (get_stability_scores): stability / (size · max λ), 1 when undefined.

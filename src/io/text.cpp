@@ -111,7 +111,8 @@ bool parse_number(std::string_view field, double& value) {
   return ec == std::errc() && ptr == field.data() + field.size();
 }
 
-/// Splits `line` at `delimiter`, or at runs of blanks when `delimiter` is ' '.
+/// Splits `line` at `delimiter` (fields trimmed, double quotes around a field dropped), or at
+/// runs of blanks when `delimiter` is ' '.
 void split(std::string_view line, char delimiter, std::vector<std::string_view>& fields) {
   fields.clear();
   if (delimiter == ' ') {
@@ -127,7 +128,12 @@ void split(std::string_view line, char delimiter, std::vector<std::string_view>&
   }
   for (;;) {
     const std::size_t end = line.find(delimiter);
-    fields.push_back(trim(line.substr(0, end)));
+    std::string_view field = trim(line.substr(0, end));
+    // A field in double quotes, as spreadsheets write them: the quotes go.
+    if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+      field = trim(field.substr(1, field.size() - 2));
+    }
+    fields.push_back(field);
     if (end == std::string_view::npos) break;
     line.remove_prefix(end + 1);
   }

@@ -88,10 +88,14 @@ TEST(Io, ReadsNpyFormatVersions2And3) {
   }
 }
 
-TEST(Io, TextSkipsAByteOrderMarkAndKeepsUnnamedHeaderColumns) {
+TEST(Io, TextSkipsAByteOrderMarkAndQuotesAndKeepsUnnamedHeaderColumns) {
   TempDir dir;
   test::write_file(dir / "bom.csv", "\xEF\xBB\xBF" "1,2\n3,4\n5,6\n");
   EXPECT_EQ(read_matrix(dir / "bom.csv").rows(), 3);
+  test::write_file(dir / "quoted.csv", "\"x\",\"y\"\n\"1\",2\n3,\" 4 \"\n");
+  const Matrix<float> quoted = read_matrix(dir / "quoted.csv");
+  ASSERT_EQ(quoted.rows(), 2);
+  EXPECT_EQ(quoted(1, 1), 4.0f);
   test::write_file(dir / "pandas.csv", ",x,y\n0,1.5,2\n1,3,4\n");  // an unnamed index column
   ReadInfo info;
   const Matrix<float> X = read_matrix(dir / "pandas.csv", {}, &info);
