@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/check.hpp"
+#include "core/conditioning.hpp"
 
 namespace shoal::detail {
 
@@ -20,13 +21,9 @@ void check_data(const Context& ctx, MatrixView<const float> X, const char* what)
                 " holds a non-finite value (NaN or Inf)");
 }
 
-void check_distance_range(const Context& ctx, MatrixView<const float> X, const char* what) {
+void check_distance_range(MatrixView<const float> X, const char* what) {
   const double limit = 1e18 / std::sqrt(static_cast<double>(X.cols()));
-  double largest = 0.0;
-#pragma omp parallel for num_threads(ctx.threads()) reduction(max : largest)
-  for (index_t i = 0; i < X.rows(); ++i) {
-    for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, static_cast<double>(std::fabs(X(i, j))));
-  }
+  const double largest = largest_magnitude(X);
   SHOAL_EXPECTS(largest < limit, what, " has coordinates as large as ", largest,
                 "; squared distances in float overflow at this size (the limit is 1e18 / sqrt(d) = ", limit,
                 "): scale the data down");

@@ -13,7 +13,7 @@ void check_data(const Context& ctx, MatrixView<const float> X, const char* what)
 
 /// @throws InvalidArgument when a coordinate's magnitude times √d reaches 1e18, where squared
 ///         distances in float (the kd-tree, FAISS, the GPU tiles) could overflow
-void check_distance_range(const Context& ctx, MatrixView<const float> X, const char* what);
+void check_distance_range(MatrixView<const float> X, const char* what);
 
 /// @throws InvalidArgument unless `weights` is empty or holds n finite, non-negative values with
 ///         a positive sum

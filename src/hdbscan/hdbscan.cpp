@@ -22,7 +22,7 @@ namespace {
 
 void validate(const Context& ctx, MatrixView<const float> X, const Params& params) {
   shoal::detail::check_data(ctx, X, "the data");
-  if (params.metric == Metric::L2) shoal::detail::check_distance_range(ctx, X, "the data");  // cosine: unit rows
+  if (params.metric == Metric::L2) shoal::detail::check_distance_range(X, "the data");  // cosine: unit rows
   const index_t n = X.rows();
   SHOAL_EXPECTS(params.min_cluster_size >= 2, "min_cluster_size = ", params.min_cluster_size, " must be at least 2");
   SHOAL_EXPECTS(params.min_cluster_size <= n, "min_cluster_size = ", params.min_cluster_size,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "core/conditioning.hpp"
 #include "core/random.hpp"
 #include "distance/distance.hpp"
 #include "kmeans/assign_cpu.hpp"
@@ -30,17 +31,9 @@ double weight_of(std::span<const float> weights, index_t i) { return weights.emp
 class Potential {
  public:
   Potential(const Context& ctx, MatrixView<const float> X, std::span<const float> weights)
-      : ctx_(ctx), shift_(X.cols()), weights_(weights), x_norms_(X.rows()),
+      : ctx_(ctx), shift_(shoal::detail::column_means(X)), weights_(weights), x_norms_(X.rows()),
         closest_(X.rows(), std::numeric_limits<float>::infinity()), block_sums_((X.rows() + kBlock - 1) / kBlock) {
-    std::vector<double> mean(static_cast<std::size_t>(X.cols()), 0.0);
-    for (index_t i = 0; i < X.rows(); ++i) {
-      for (index_t j = 0; j < X.cols(); ++j) mean[j] += X(i, j);
-    }
-    for (index_t j = 0; j < X.cols(); ++j) shift_[j] = static_cast<float>(mean[j] / static_cast<double>(X.rows()));
-    float largest = 0.0f;
-    for (index_t i = 0; i < X.rows(); ++i) {
-      for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, std::fabs(X(i, j) - shift_[j]));
-    }
+    const float largest = shoal::detail::largest_magnitude(X, shift_);
     exponent_ = largest > 0.0f ? -std::ilogb(largest) : 0;
     X_ = conditioned(X);
     shoal::detail::row_sq_norms<float>(X_, x_norms_);
@@ -105,11 +98,7 @@ class Potential {
   /// (x − shift)·2^exponent for every row: the same float operations for a point and for a
   /// centre taken from it, so its own D² is exactly 0.
   [[nodiscard]] Matrix<float> conditioned(MatrixView<const float> rows) const {
-    Matrix<float> out(rows.rows(), rows.cols());
-    for (index_t i = 0; i < rows.rows(); ++i) {
-      for (index_t j = 0; j < rows.cols(); ++j) out(i, j) = std::ldexp(rows(i, j) - shift_[j], exponent_);
-    }
-    return out;
+    return shoal::detail::shifted_scaled(rows, shift_, exponent_);
   }
 
   /// Calls fn(b, begin, rows, tile) for every block b of rows of X, in parallel, with tile

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/check.hpp"
+#include "core/conditioning.hpp"
 #include "core/stopwatch.hpp"
 #include "core/validate.hpp"
 #include "distance/distance.hpp"
@@ -80,12 +81,6 @@ double absolute_tolerance(const Context& ctx, MatrixView<const float> X, double 
   return tol * variance / static_cast<double>(d);
 }
 
-Matrix<float> copy_rows(MatrixView<const float> view) {
-  Matrix<float> copy(view.rows(), view.cols());
-  for (index_t i = 0; i < view.rows(); ++i) std::copy_n(view.row(i), view.cols(), copy.row(i));
-  return copy;
-}
-
 using shoal::detail::unit_rows;
 
 /// The power of two (as its exponent) that brings the largest |coordinate| of the inputs into
@@ -95,23 +90,13 @@ using shoal::detail::unit_rows;
 /// Coordinates 2^126 times smaller than the largest may round to zero on the way.
 int conditioning_exponent(std::initializer_list<MatrixView<const float>> inputs) {
   float largest = 0.0f;
-  for (const MatrixView<const float> X : inputs) {
-    for (index_t i = 0; i < X.rows(); ++i) {
-      for (index_t j = 0; j < X.cols(); ++j) largest = std::max(largest, std::fabs(X(i, j)));
-    }
-  }
+  for (const MatrixView<const float> X : inputs) largest = std::max(largest, shoal::detail::largest_magnitude(X));
   if (largest == 0.0f || (largest >= 0x1p-40f && largest <= 0x1p40f)) return 0;
   return -std::ilogb(largest);
 }
 
 /// X·2^exponent.
-Matrix<float> scaled(MatrixView<const float> X, int exponent) {
-  Matrix<float> out(X.rows(), X.cols());
-  for (index_t i = 0; i < X.rows(); ++i) {
-    for (index_t j = 0; j < X.cols(); ++j) out(i, j) = std::ldexp(X(i, j), exponent);
-  }
-  return out;
-}
+Matrix<float> scaled(MatrixView<const float> X, int exponent) { return shoal::detail::shifted_scaled(X, {}, exponent); }
 
 index_t distinct_rows(MatrixView<const float> X) {
   std::set<std::vector<float>> rows;
@@ -195,9 +180,8 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params, 
       case Init::KMeansParallel: centroids = detail::init_parallel(ctx, data, weights, params.k, seeding); break;
       case Init::Random: centroids = detail::init_random(ctx, data, weights, params.k, seeding); break;
       case Init::Given:
-        centroids = cosine     ? unit_rows(params.initial_centroids, "initial centroid")
-                    : exponent ? scaled(params.initial_centroids, exponent)
-                               : copy_rows(params.initial_centroids);
+        centroids = cosine ? unit_rows(params.initial_centroids, "initial centroid")
+                           : scaled(params.initial_centroids, exponent);  // a copy when exponent is 0
         break;
     }
     result.init_seconds += phase.lap();

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/check.hpp"
+#include "core/conditioning.hpp"
 #include "core/validate.hpp"
 #include "distance/distance.hpp"
 
@@ -61,18 +62,7 @@ double float_ranked_radius(double next, double last_float_sq, double x_norm, dou
 }
 
 Matrix<float> centred(MatrixView<const float> X) {
-  const index_t n = X.rows(), d = X.cols();
-  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
-  for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < d; ++j) mean[j] += X(i, j);
-  }
-  std::vector<float> shift(static_cast<std::size_t>(d));
-  for (index_t j = 0; j < d; ++j) shift[j] = static_cast<float>(mean[j] / static_cast<double>(n));
-  Matrix<float> out(n, d);
-  for (index_t i = 0; i < n; ++i) {
-    for (index_t j = 0; j < d; ++j) out(i, j) = X(i, j) - shift[j];
-  }
-  return out;
+  return shoal::detail::shifted_scaled(X, shoal::detail::column_means(X), 0);
 }
 
 void finish_float_ranked(const Context& ctx, MatrixView<const float> X, index_t first, index_t rows, index_t count,
@@ -121,7 +111,7 @@ std::vector<double> sq_norms(MatrixView<const float> X) {
   return norms;
 }
 
-std::vector<char> settle_duplicates(MatrixView<const float> X, index_t k, Neighbors& out) {
+Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
   const index_t n = X.rows(), d = X.cols();
   std::vector<index_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), index_t{0});
@@ -130,37 +120,45 @@ std::vector<char> settle_duplicates(MatrixView<const float> X, index_t k, Neighb
   };
   // Equal rows end up together, each run in index order.
   std::stable_sort(order.begin(), order.end(), less);
-  std::vector<char> settled(static_cast<std::size_t>(n), 0);
+  Duplicates found;
+  found.settled.assign(static_cast<std::size_t>(n), 0);
+  found.run_starts.push_back(0);
   for (index_t begin = 0, end = 0; begin < n; begin = end) {
     end = begin + 1;
     while (end < n && !less(order[begin], order[end])) ++end;
     if (end - begin <= k) continue;
     for (index_t at = begin; at < end; ++at) {
-      const index_t i = order[at];
-      settled[i] = 1;
+      found.settled[order[at]] = 1;
+      found.runs.push_back(order[at]);
+    }
+    found.run_starts.push_back(static_cast<index_t>(found.runs.size()));
+  }
+  return found;
+}
+
+void Duplicates::write_lists(index_t k, Neighbors& out) const {
+  for (std::size_t r = 0; r + 1 < run_starts.size(); ++r) {
+    const index_t begin = run_starts[r], end = run_starts[r + 1];
+    for (index_t at = begin; at < end; ++at) {
+      const index_t i = runs[at];
       index_t j = 0;
       for (index_t other = begin; j < k; ++other) {
-        if (order[other] == i) continue;
-        out.indices[i * k + j] = static_cast<std::int32_t>(order[other]);
+        if (runs[other] == i) continue;
+        out.indices[i * k + j] = static_cast<std::int32_t>(runs[other]);
         out.distances[i * k + j] = 0.0;
         ++j;
       }
       out.radius[i] = 0.0;
     }
   }
-  return settled;
 }
 
 Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params) {
-  Neighbors duplicates;
-  duplicates.indices.resize(static_cast<std::size_t>(X.rows() * k));
-  duplicates.distances.resize(duplicates.indices.size());
-  duplicates.radius.resize(static_cast<std::size_t>(X.rows()));
-  const std::vector<char> settled = settle_duplicates(X, k, duplicates);
+  const Duplicates duplicates = find_duplicates(X, k);
   const auto searched = [&]() -> Neighbors {
     const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(X.rows()) * static_cast<double>(X.cols());
 #ifdef SHOAL_WITH_CUDA
-    if (ctx.backend_for(flops) == Backend::Cuda) return search_cuda(ctx, X, k, settled);
+    if (ctx.backend_for(flops) == Backend::Cuda) return search_cuda(ctx, X, k, duplicates.settled);
 #else
     (void)flops;
 #endif
@@ -170,15 +168,11 @@ Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const
     // 256) and lost 3.7x on its 784 raw pixels.
     constexpr index_t kKdTreeMaxDimensions = 128;
     if (index == Index::Auto) index = X.cols() <= kKdTreeMaxDimensions ? Index::KdTree : Index::Flat;
-    return index == Index::KdTree ? search_kdtree(ctx, X, k, settled) : search_faiss(ctx, X, k, params, index, settled);
+    return index == Index::KdTree ? search_kdtree(ctx, X, k, duplicates.settled)
+                                  : search_faiss(ctx, X, k, params, index, duplicates.settled);
   };
   Neighbors out = searched();
-  for (index_t i = 0; i < X.rows(); ++i) {
-    if (settled[i] == 0) continue;
-    std::copy_n(duplicates.indices.begin() + i * k, k, out.indices.begin() + i * k);
-    std::copy_n(duplicates.distances.begin() + i * k, k, out.distances.begin() + i * k);
-    out.radius[i] = 0.0;
-  }
+  duplicates.write_lists(k, out);
   return out;
 }
 
@@ -186,7 +180,7 @@ Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const
 
 KnnGraph knn_graph(const Context& ctx, MatrixView<const float> X, index_t k, Metric metric, const IndexParams& params) {
   shoal::detail::check_data(ctx, X, "the data");
-  if (metric == Metric::L2) shoal::detail::check_distance_range(ctx, X, "the data");  // cosine: unit rows
+  if (metric == Metric::L2) shoal::detail::check_distance_range(X, "the data");  // cosine: unit rows
   SHOAL_EXPECTS(k >= 1 && k <= X.rows() - 1, "k = ", k, " must be between 1 and n - 1 = ", X.rows() - 1);
   const Matrix<float> unit = metric == Metric::Cosine ? shoal::detail::unit_rows(X, "data") : Matrix<float>();
   const detail::Neighbors found = detail::search(ctx, metric == Metric::Cosine ? unit.view() : X, k, params);

@@ -27,8 +27,8 @@ struct Neighbors {
 /// excluded, on the backend `ctx` picks.
 [[nodiscard]] Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params);
 
-/// The searches behind `search`. Rows marked in `settled` (see settle_duplicates) may be
-/// left unfinished: `search` writes them.
+/// The searches behind `search`. Rows marked in `settled` (see find_duplicates) may be left
+/// unfinished: `search` writes them.
 [[nodiscard]] Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k,
                                       std::span<const char> settled);
 [[nodiscard]] Neighbors search_faiss(const Context& ctx, MatrixView<const float> X, index_t k,
@@ -39,8 +39,15 @@ struct Neighbors {
 
 /// Rows with at least k exact duplicates (equal in every coordinate) have as neighbours their
 /// k lowest-index duplicates, at distance 0 — lists no search can certify cheaply, since every
-/// other duplicate ties. Marks those rows (1) and writes their lists into `out`.
-[[nodiscard]] std::vector<char> settle_duplicates(MatrixView<const float> X, index_t k, Neighbors& out);
+/// other duplicate ties.
+struct Duplicates {
+  std::vector<char> settled;       ///< [n] 1 for such rows
+  std::vector<index_t> runs;       ///< their indices, one run of equal rows after another, each in index order
+  std::vector<index_t> run_starts; ///< where each run begins in `runs`, then runs.size()
+  /// Writes the lists of the settled rows into `out`.
+  void write_lists(index_t k, Neighbors& out) const;
+};
+[[nodiscard]] Duplicates find_duplicates(MatrixView<const float> X, index_t k);
 
 /// Turns candidates of point `self` (any order, self possibly among them) into its list: exact
 /// distances, sorted by (distance, index), self dropped, the first k kept. Writes k entries and
