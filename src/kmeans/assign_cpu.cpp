@@ -7,11 +7,14 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
+#include "core/conditioning.hpp"
 #include "core/simd.hpp"
 #include "distance/distance.hpp"
+#include "kmeans/dot_bf16.hpp"
 
 namespace shoal::kmeans::detail {
 namespace {
@@ -55,18 +58,18 @@ std::pair<float, float> combine_lanes(const float* m1, const float* m2) {
 SHOAL_AVX512_BEGIN
 /// best_two on AVX-512: sixteen lanes of running (smallest, second smallest), then a masked
 /// equality scan for the first position of the smallest.
-__attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const float* add, index_t k) {
+__attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index_t k) {
   const __m512 inf = _mm512_set1_ps(kInf);
   __m512 m1 = inf, m2 = inf;
   index_t j = 0;
   for (; j + 16 <= k; j += 16) {
-    const __m512 x = _mm512_add_ps(_mm512_loadu_ps(v + j), _mm512_loadu_ps(add + j));
+    const __m512 x = _mm512_loadu_ps(v + j);
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
   const auto tail = static_cast<__mmask16>((1u << (k - j)) - 1u);
   if (tail != 0) {
-    const __m512 x = _mm512_add_ps(_mm512_mask_loadu_ps(inf, tail, v + j), _mm512_maskz_loadu_ps(tail, add + j));
+    const __m512 x = _mm512_mask_loadu_ps(inf, tail, v + j);
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
@@ -81,7 +84,7 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const
   const __m512 target = _mm512_set1_ps(first);
   for (j = 0; j < k; j += 16) {
     const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
-    const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, v + j), _mm512_maskz_loadu_ps(valid, add + j));
+    const __m512 x = _mm512_maskz_loadu_ps(valid, v + j);
     const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, x, target, _CMP_EQ_OQ);
     if (hit != 0) return {first, second, j + __builtin_ctz(hit)};
   }
@@ -90,32 +93,32 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, const
 SHOAL_AVX512_END
 
 /// best_two for any x86-64: sixteen independent lanes the compiler can vectorise, then a scan.
-BestTwo best_two_portable(const float* v, const float* add, index_t k) {
+BestTwo best_two_portable(const float* v, index_t k) {
   constexpr int kLanes = 16;
   float m1[kLanes], m2[kLanes];
   for (int l = 0; l < kLanes; ++l) m1[l] = m2[l] = kInf;
   index_t j = 0;
   for (; j + kLanes <= k; j += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
-      const float x = v[j + l] + add[j + l];
+      const float x = v[j + l];
       m2[l] = std::min(m2[l], std::max(m1[l], x));
       m1[l] = std::min(m1[l], x);
     }
   }
   for (int l = 0; j < k; ++j, ++l) {
-    const float x = v[j] + add[j];
+    const float x = v[j];
     m2[l] = std::min(m2[l], std::max(m1[l], x));
     m1[l] = std::min(m1[l], x);
   }
   const auto [first, second] = combine_lanes<kLanes>(m1, m2);
   index_t at = 0;
-  while (v[at] + add[at] != first) ++at;
+  while (v[at] != first) ++at;
   return {first, second, at};
 }
 
-/// The two smallest values of v[j] + add[j] over j < k, and where the smallest first occurs.
-BestTwo best_two(const float* v, const float* add, index_t k) {
-  return shoal::detail::kHasAvx512 ? best_two_avx512(v, add, k) : best_two_portable(v, add, k);
+/// The two smallest values of v[j] over j < k, and where the smallest first occurs.
+BestTwo best_two(const float* v, index_t k) {
+  return shoal::detail::kHasAvx512 ? best_two_avx512(v, k) : best_two_portable(v, k);
 }
 
 /// sum[j] += w·x[j] in double (w = 1 without weights).
@@ -131,19 +134,48 @@ struct RowResult {
   double second = 0.0;    // lower bound on ‖x − c_j‖ over j ≠ label
 };
 
-/// The centroids as the GEMM path needs them.
+/// The centroids as one assignment pass needs them. Scores v_j = ‖c_j − μ‖² − 2·(x − μ)·(c_j − μ)
+/// order the centroids as ‖x − c_j‖² does (it is v_j + ‖x − μ‖²). On CPUs with AVX-512 BF16
+/// they come from bf16 dot products of rows centred on the data's column means μ (centring
+/// keeps the large bf16 rounding, relative to ‖x − μ‖·‖c − μ‖, small); elsewhere from a float
+/// SGEMM with μ = 0.
 struct Centroids {
-  Centroids(MatrixView<const float> C) : view(C), norms(C.rows()) {
-    shoal::detail::row_sq_norms<float>(C, norms);
+  /// `mu`: μ, or empty for the SGEMM path.
+  Centroids(MatrixView<const float> C, std::span<const float> mu) : view(C), centre(mu), norms(C.rows()) {
+    if (centre.empty()) {
+      shoal::detail::row_sq_norms<float>(C, norms);
+    } else {
+      bf16.emplace(C, centre);
+      for (index_t j = 0; j < C.rows(); ++j) {
+        double sum = 0.0;
+        for (index_t i = 0; i < C.cols(); ++i) {
+          const double diff = static_cast<double>(C(j, i) - centre[i]);
+          sum += diff * diff;
+        }
+        norms[j] = static_cast<float>(sum);
+      }
+    }
     norm_max = *std::max_element(norms.begin(), norms.end());
-    // Rounding bound of v_j = ‖c_j‖² − 2·x·c_j from a float GEMM over d terms: about (d + 2)·u
-    // times the magnitudes involved.
-    unit_error = (static_cast<double>(C.cols()) + 2.0) * std::ldexp(1.0, -24);
   }
+
+  /// A bound on |computed v_j − v_j| for a row with ‖x − μ‖² = x_norm (as computed).
+  [[nodiscard]] double error(double x_norm) const {
+    const auto d = static_cast<double>(view.cols());
+    const double product = std::sqrt(x_norm * norm_max);
+    if (!bf16) return (d + 2.0) * std::ldexp(1.0, -24) * (norm_max + 2.0 * product);  // float GEMM over d terms
+    // The norms: float differences and a float result, (d + 3)·2⁻²⁴ at most; the dot product
+    // twice, with both norms taken as computed in float sums (d + 2)·2⁻²⁴ low.
+    const double slack = 1.0 + (d + 3.0) * std::ldexp(1.0, -23);
+    return (d + 3.0) * std::ldexp(1.0, -24) * norm_max +
+           2.0 * (bf16_dot_error(view.cols()) * product * slack +
+                  bf16_flush_error(view.cols(), std::sqrt(std::max<double>(x_norm, norm_max)) * slack));
+  }
+
   MatrixView<const float> view;
-  std::vector<float> norms;
+  std::span<const float> centre;
+  std::optional<Bf16Centroids> bf16;
+  std::vector<float> norms;  // ‖c − μ‖²
   float norm_max = 0.0f;
-  double unit_error = 0.0;
 };
 
 /// Rows of X, given by a pointer to the first and a leading dimension.
@@ -151,32 +183,58 @@ struct RowBlock {
   const float* data;
   index_t stride;
   index_t rows;
-  const float* norms;  // ‖x‖² of each row
+  const float* norms;  // ‖x‖² of each row, for the SGEMM path
 };
 
-/// Assigns a block of rows: one GEMM of the block against all centroids into `tile` (−2·x·c),
-/// then per row the best two of v_j = ‖c_j‖² − 2·x·c_j; rows whose gap is within twice the rounding bound are decided
-/// in double over all centroids.
-void assign_block(const RowBlock& block, const Centroids& centroids, float* tile, RowResult* out) {
+/// Per-thread buffers of assign_block.
+struct BlockScratch {
+  BlockScratch(index_t block, index_t k)
+      : tile((block + kBf16Height) * k), norms(block + kBf16Height) {}
+  std::vector<float> tile;   // scores, row by row
+  std::vector<float> norms;  // ‖x − μ‖² of the bf16 path
+  Bf16Rows packed;
+};
+
+/// Assigns a block of rows: the scores of the block against all centroids into a tile (one
+/// SGEMM, or the bf16 kernel), then per row the best two scores; rows whose two best are
+/// within twice the rounding bound are decided in double over the centroids whose score is
+/// within that of the best.
+void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratch& scratch, RowResult* out) {
   const MatrixView<const float> C = centroids.view;
   const index_t k = C.rows(), d = C.cols();
-  gemm_abt(block.rows, k, d, -2.0f, block.data, block.stride, C.data(), C.stride(), 0.0f, tile, k);
+  float* tile = scratch.tile.data();
+  const float* x_norms = block.norms;
+  if (centroids.bf16) {
+    scratch.packed.pack(block.data, block.stride, block.rows, d, centroids.centre.data(), scratch.norms.data());
+    bf16_scores(scratch.packed, *centroids.bf16, centroids.norms.data(), tile, k);
+    x_norms = scratch.norms.data();
+  } else {
+    for (index_t r = 0; r < block.rows; ++r) std::copy_n(centroids.norms.data(), k, tile + r * k);
+    gemm_abt(block.rows, k, d, -2.0f, block.data, block.stride, C.data(), C.stride(), 1.0f, tile, k);
+  }
   for (index_t r = 0; r < block.rows; ++r) {
     const float* x = block.data + r * block.stride;
-    const BestTwo best = best_two(tile + r * k, centroids.norms.data(), k);  // v_j = ‖c_j‖² − 2·x·c_j
-    const double x_norm = block.norms[r];
-    const double error = centroids.unit_error * (centroids.norm_max + 2.0 * std::sqrt(x_norm * centroids.norm_max));
+    const float* scores = tile + r * k;
+    const BestTwo best = best_two(scores, k);
+    const double x_norm = x_norms[r];
+    const double error = centroids.error(x_norm);
+    // A lower bound on a distance from a lower bound on its score: ‖x − μ‖² as computed (from
+    // float differences, summed in float or double) is within (d + 4)·2⁻²⁴ of itself.
+    const double x_norm_floor = x_norm * (1.0 - (static_cast<double>(d) + 4.0) * std::ldexp(1.0, -24));
+    const auto distance_floor = [&](double score) { return std::sqrt(std::max(0.0, score + x_norm_floor)); };
     RowResult& result = out[r];
     if (static_cast<double>(best.second) - best.first > 2.0 * error) {
       result.label = static_cast<std::int32_t>(best.index);
       result.distance = exact_sq_distance(x, C.row(best.index), d);
-      // v of the runner-up is at least second − error; ‖x‖² (float) is off by at most 2⁻²³ of itself.
-      const double second_sq = best.second + x_norm - error - std::ldexp(x_norm, -23);
-      result.second = std::sqrt(std::max(0.0, second_sq));
+      result.second = distance_floor(best.second - error);
       continue;
     }
+    // Centroids scored more than 2·error above the best are farther than it: only the others
+    // can be nearest, and the rest are at least best + error away.
+    const double limit = static_cast<double>(best.first) + 2.0 * error;
     double first_sq = std::numeric_limits<double>::infinity(), second_sq = first_sq;
     for (index_t c = 0; c < k; ++c) {
+      if (static_cast<double>(scores[c]) > limit) continue;
       const double dist = exact_sq_distance(x, C.row(c), d);
       if (dist < first_sq) {
         second_sq = first_sq;
@@ -187,17 +245,49 @@ void assign_block(const RowBlock& block, const Centroids& centroids, float* tile
       }
     }
     result.distance = first_sq;
-    result.second = std::sqrt(second_sq);
+    result.second = std::min(std::sqrt(second_sq), distance_floor(best.first + error));
   }
 }
 
 index_t block_rows_for(index_t k) { return std::clamp<index_t>(kTileFloats / k, 8, 1024); }
 
+/// μ of the bf16 scores (the column means), or empty where the SGEMM path runs.
+std::vector<float> score_centre(MatrixView<const float> X) {
+  return shoal::detail::kHasAvx512Bf16 ? shoal::detail::column_means(X) : std::vector<float>{};
+}
+
+/// assign_nearest_cpu, given the centroids' scoring.
+index_t assign_all(const Context& ctx, MatrixView<const float> X, const float* x_norms, const Centroids& centroids,
+                   std::int32_t* labels, double* distances, double* second) {
+  const index_t n = X.rows();
+  const index_t block = block_rows_for(centroids.view.rows());
+  const index_t blocks = (n + block - 1) / block;
+  index_t changed = 0;
+#pragma omp parallel num_threads(ctx.threads()) reduction(+ : changed)
+  {
+    BlockScratch scratch(block, centroids.view.rows());
+    std::vector<RowResult> results(block);
+#pragma omp for schedule(dynamic)
+    for (index_t b = 0; b < blocks; ++b) {
+      const index_t begin = b * block, rows = std::min(block, n - begin);
+      assign_block({X.row(begin), X.stride(), rows, x_norms + begin}, centroids, scratch, results.data());
+      for (index_t r = 0; r < rows; ++r) {
+        const index_t i = begin + r;
+        changed += labels[i] != results[r].label;
+        labels[i] = results[r].label;
+        if (distances != nullptr) distances[i] = results[r].distance;
+        if (second != nullptr) second[i] = results[r].second;
+      }
+    }
+  }
+  return changed;
+}
+
 class CpuLloyd final : public LloydEngine {
  public:
   CpuLloyd(const Context& ctx, MatrixView<const float> X, std::span<const float> weights)
-      : ctx_(ctx), X_(X), weights_(weights), x_norms_(X.rows()), labels_(X.rows(), -1), distances_(X.rows()),
-        second_(X.rows()) {
+      : ctx_(ctx), X_(X), weights_(weights), centre_(score_centre(X)), x_norms_(X.rows()), labels_(X.rows(), -1),
+        distances_(X.rows()), second_(X.rows()) {
     shoal::detail::row_sq_norms<float>(X, x_norms_);
   }
 
@@ -208,8 +298,8 @@ class CpuLloyd final : public LloydEngine {
 
   void assign(MatrixView<const float> centroids, bool accumulate, AssignOutput& out) override {
     out.changed = bounds_valid_ ? assign_bounded(centroids)
-                                : assign_nearest_cpu(ctx_, X_, x_norms_.data(), centroids, labels_.data(),
-                                                     distances_.data(), second_.data());
+                                : assign_all(ctx_, X_, x_norms_.data(), Centroids(centroids, centre_),
+                                             labels_.data(), distances_.data(), second_.data());
     previous_ = Matrix<float>(centroids.rows(), centroids.cols());
     for (index_t c = 0; c < centroids.rows(); ++c) std::copy_n(centroids.row(c), centroids.cols(), previous_.row(c));
     bounds_valid_ = true;
@@ -253,18 +343,19 @@ class CpuLloyd final : public LloydEngine {
       return 0.0;
     };
     const std::vector<double> half_gap = half_gaps(C);
-    const Centroids centroids(C);
+    const Centroids centroids(C, centre_);
     const index_t block = block_rows_for(k);
     const index_t tasks = (n + kBoundBlock - 1) / kBoundBlock;
     index_t changed = 0;
 #pragma omp parallel num_threads(ctx_.threads()) reduction(+ : changed)
     {
-      std::vector<float> tile(block * k), gathered(block * d), gathered_norms(block);
+      BlockScratch scratch(block, k);
+      std::vector<float> gathered(block * d), gathered_norms(block);
       std::vector<index_t> rows;
       std::vector<RowResult> results(block);
       const auto flush = [&] {
         assign_block({gathered.data(), d, static_cast<index_t>(rows.size()), gathered_norms.data()}, centroids,
-                     tile.data(), results.data());
+                     scratch, results.data());
         for (std::size_t r = 0; r < rows.size(); ++r) {
           const index_t i = rows[r];
           changed += labels_[i] != results[r].label;
@@ -372,6 +463,7 @@ class CpuLloyd final : public LloydEngine {
   const Context& ctx_;
   MatrixView<const float> X_;
   std::span<const float> weights_;
+  std::vector<float> centre_;  // μ of the scores
   std::vector<float> x_norms_;
   std::vector<std::int32_t> labels_;
   std::vector<double> distances_;  // ‖x − c_label‖² of the last pass
@@ -385,29 +477,8 @@ class CpuLloyd final : public LloydEngine {
 
 index_t assign_nearest_cpu(const Context& ctx, MatrixView<const float> X, const float* x_norms,
                            MatrixView<const float> C, std::int32_t* labels, double* distances, double* second) {
-  const index_t n = X.rows();
-  const Centroids centroids(C);
-  const index_t block = block_rows_for(C.rows());
-  const index_t blocks = (n + block - 1) / block;
-  index_t changed = 0;
-#pragma omp parallel num_threads(ctx.threads()) reduction(+ : changed)
-  {
-    std::vector<float> tile(block * C.rows());
-    std::vector<RowResult> results(block);
-#pragma omp for schedule(dynamic)
-    for (index_t b = 0; b < blocks; ++b) {
-      const index_t begin = b * block, rows = std::min(block, n - begin);
-      assign_block({X.row(begin), X.stride(), rows, x_norms + begin}, centroids, tile.data(), results.data());
-      for (index_t r = 0; r < rows; ++r) {
-        const index_t i = begin + r;
-        changed += labels[i] != results[r].label;
-        labels[i] = results[r].label;
-        if (distances != nullptr) distances[i] = results[r].distance;
-        if (second != nullptr) second[i] = results[r].second;
-      }
-    }
-  }
-  return changed;
+  const std::vector<float> centre = score_centre(X);
+  return assign_all(ctx, X, x_norms, Centroids(C, centre), labels, distances, second);
 }
 
 double ordered_weighted_sum(const Context& ctx, std::span<const double> values, std::span<const float> weights) {
