@@ -20,6 +20,9 @@
 #include <map>
 #include <tuple>
 
+#include "core/random.hpp"
+#include "core/simd.hpp"
+#include "kmeans/dot_bf16.hpp"
 #include "kmeans/init.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/kmeans.hpp"
@@ -142,5 +145,65 @@ void BM_Fp32FmaPeak(benchmark::State& state) {
   state.counters["threads"] = threads;
 }
 BENCHMARK(BM_Fp32FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The same for the BF16 dot product (2 multiply-adds per lane and instruction).
+__attribute__((target("avx512f,avx512bf16"))) double bf16_dot_loop(long iterations) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_set1_ps(1.0f);
+  const auto x = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3f803f80)), y = x;
+  for (long i = 0; i < iterations; ++i) {
+    for (auto& a : acc) a = _mm512_dpbf16_ps(a, x, y);
+  }
+  float lanes[16];
+  __m512 sum = acc[0];
+  for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, acc[j]);
+  _mm512_storeu_ps(lanes, sum);
+  return lanes[0];
+}
+
+void BM_Bf16DotPeak(benchmark::State& state) {
+  if (!shoal::detail::kHasAvx512Bf16) {
+    state.SkipWithError("this CPU has no AVX-512 BF16");
+    return;
+  }
+  constexpr long kLoop = 20'000'000;
+  const int threads = omp_get_max_threads();
+  double sink = 0.0;
+  for (auto _ : state) {
+#pragma omp parallel reduction(+ : sink)
+    sink += bf16_dot_loop(kLoop);
+  }
+  benchmark::DoNotOptimize(sink);
+  state.counters["GFLOP/s"] = benchmark::Counter(4.0 * 16 * 12.0 * kLoop * threads,
+                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["threads"] = threads;
+}
+BENCHMARK(BM_Bf16DotPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// k-means' bf16 scoring kernel on one thread: a block of rows against all centroids, the
+/// shape of one task of the assignment (rows, k, d as arguments), packing included.
+void BM_Bf16Scores(benchmark::State& state) {
+  if (!shoal::detail::kHasAvx512Bf16) {
+    state.SkipWithError("this CPU has no AVX-512 BF16");
+    return;
+  }
+  const shoal::index_t rows = state.range(0), k = state.range(1), d = state.range(2);
+  shoal::detail::Rng rng(1);
+  shoal::Matrix<float> X(rows, d), C(k, d);
+  for (float* v = X.data(); v != X.data() + rows * d; ++v) *v = static_cast<float>(rng.uniform());
+  for (float* v = C.data(); v != C.data() + k * d; ++v) *v = static_cast<float>(rng.uniform());
+  const std::vector<float> shift(d, 0.5f), add(k, 0.0f);
+  const shoal::kmeans::detail::Bf16Centroids centroids(C, shift);
+  shoal::kmeans::detail::Bf16Rows packed;
+  std::vector<float> norms(rows), tile((rows + shoal::kmeans::detail::kBf16Height) * k);
+  for (auto _ : state) {
+    packed.pack(X.data(), d, rows, d, shift.data(), norms.data());
+    shoal::kmeans::detail::bf16_scores(packed, centroids, add.data(), tile.data(), k);
+    benchmark::DoNotOptimize(tile.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * d),
+                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_Bf16Scores)->Args({264, 256, 64})->Args({264, 1024, 128})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

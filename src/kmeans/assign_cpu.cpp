@@ -25,15 +25,16 @@ using shoal::detail::gemm_abt;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr index_t kTileFloats = 1 << 16;  // 256 KiB of distances per thread: stays in L2
 constexpr index_t kSumBlock = 4096;       // rows per partial sum of ordered_weighted_sum
-constexpr index_t kBoundBlock = 4096;     // points per task of the bounded pass
+constexpr index_t kBoundBlock = 4096;     // points of the bounded pass between two centroid-sum updates
+constexpr index_t kBoundSample = 64;      // one point in this many tries the bounds before a pass
 constexpr index_t kMaxHalfGapK = 2048;    // the k × k half-gap test is skipped above this k
 constexpr index_t kFastMovers = 4;
-// Centroid sums: up to kSumChunks runs of points (each at least kMinSumChunkRows, all partial
-// sums within kSumChunkBytes) with their own partial sums, fixed by n, k and d so that results
+// Centroid sums: up to kSumRuns runs of points (each at least kMinSumRunRows, all partial
+// sums within kSumRunBytes) with their own partial sums, fixed by n, k and d so that results
 // do not depend on the thread count.
-constexpr index_t kSumChunks = 16;
-constexpr index_t kMinSumChunkRows = 4096;
-constexpr index_t kSumChunkBytes = index_t{64} << 20;        // centroids measured exactly when Hamerly's bound fails
+constexpr index_t kSumRuns = 64;
+constexpr index_t kMinSumRunRows = 4096;
+constexpr index_t kSumRunBytes = index_t{64} << 20;        // centroids measured exactly when Hamerly's bound fails
 // Relative slack of every bound test: far above double rounding, far below any real gap.
 constexpr double kBoundSlack = 1e-9;
 
@@ -90,7 +91,28 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
   }
   return {first, second, 0};
 }
+
+/// Appends the positions j < k with v[j] ≤ limit to `out`, in increasing order.
+__attribute__((target("avx512f"))) void at_most_avx512(const float* v, index_t k, float limit,
+                                                      std::vector<index_t>& out) {
+  const __m512 bound = _mm512_set1_ps(limit);
+  for (index_t j = 0; j < k; j += 16) {
+    const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
+    for (auto hit = static_cast<unsigned>(_mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, v + j), bound,
+                                                                   _CMP_LE_OQ));
+         hit != 0; hit &= hit - 1) {
+      out.push_back(j + __builtin_ctz(hit));
+    }
+  }
+}
 SHOAL_AVX512_END
+
+void at_most(const float* v, index_t k, float limit, std::vector<index_t>& out) {
+  if (shoal::detail::kHasAvx512) return at_most_avx512(v, k, limit, out);
+  for (index_t j = 0; j < k; ++j) {
+    if (v[j] <= limit) out.push_back(j);
+  }
+}
 
 /// best_two for any x86-64: sixteen independent lanes the compiler can vectorise, then a scan.
 BestTwo best_two_portable(const float* v, index_t k) {
@@ -184,6 +206,9 @@ struct RowBlock {
   index_t stride;
   index_t rows;
   const float* norms;  // ‖x‖² of each row, for the SGEMM path
+  // Per row, a label whose exact distance is already known (saves recomputing it), or null.
+  const std::int32_t* known_label = nullptr;
+  const double* known_distance = nullptr;
 };
 
 /// Per-thread buffers of assign_block.
@@ -193,6 +218,7 @@ struct BlockScratch {
   std::vector<float> tile;   // scores, row by row
   std::vector<float> norms;  // ‖x − μ‖² of the bf16 path
   Bf16Rows packed;
+  std::vector<index_t> candidates;
 };
 
 /// Assigns a block of rows: the scores of the block against all centroids into a tile (one
@@ -225,16 +251,18 @@ void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratc
     RowResult& result = out[r];
     if (static_cast<double>(best.second) - best.first > 2.0 * error) {
       result.label = static_cast<std::int32_t>(best.index);
-      result.distance = exact_sq_distance(x, C.row(best.index), d);
+      result.distance = block.known_label != nullptr && block.known_label[r] == best.index
+                            ? block.known_distance[r]
+                            : exact_sq_distance(x, C.row(best.index), d);
       result.second = distance_floor(best.second - error);
       continue;
     }
     // Centroids scored more than 2·error above the best are farther than it: only the others
     // can be nearest, and the rest are at least best + error away.
-    const double limit = static_cast<double>(best.first) + 2.0 * error;
+    scratch.candidates.clear();
+    at_most(scores, k, std::nextafter(static_cast<float>(best.first + 2.0 * error), kInf), scratch.candidates);
     double first_sq = std::numeric_limits<double>::infinity(), second_sq = first_sq;
-    for (index_t c = 0; c < k; ++c) {
-      if (static_cast<double>(scores[c]) > limit) continue;
+    for (const index_t c : scratch.candidates) {
       const double dist = exact_sq_distance(x, C.row(c), d);
       if (dist < first_sq) {
         second_sq = first_sq;
@@ -297,14 +325,15 @@ class CpuLloyd final : public LloydEngine {
   }
 
   void assign(MatrixView<const float> centroids, bool accumulate, AssignOutput& out) override {
-    out.changed = bounds_valid_ ? assign_bounded(centroids)
-                                : assign_all(ctx_, X_, x_norms_.data(), Centroids(centroids, centre_),
-                                             labels_.data(), distances_.data(), second_.data());
+    const index_t k = centroids.rows();
+    partial_sums_.assign(accumulate ? sum_runs(k).count * (k * X_.cols() + k) : 0, 0.0);
+    const std::optional<BoundTest> test = bound_test(centroids);
+    out.changed = assign_pass(centroids, test ? &*test : nullptr, accumulate);
     previous_ = Matrix<float>(centroids.rows(), centroids.cols());
     for (index_t c = 0; c < centroids.rows(); ++c) std::copy_n(centroids.row(c), centroids.cols(), previous_.row(c));
     bounds_valid_ = true;
     out.inertia = ordered_weighted_sum(ctx_, distances_, weights_);
-    if (accumulate) accumulate_clusters(centroids.rows(), out);
+    if (accumulate) merge_sums(k, out);
   }
 
   double inertia(MatrixView<const float> centroids) override {
@@ -322,80 +351,132 @@ class CpuLloyd final : public LloydEngine {
   /// Hamerly's test with the exact distance to the own centroid: a point keeps its label when
   /// that distance is below both half the gap from its centroid to the nearest other centroid
   /// and its lower bound on the second-nearest distance, lowered by how far the other
-  /// centroids moved. The others go through the GEMM path, in gathered blocks.
-  index_t assign_bounded(MatrixView<const float> C) {
-    const index_t n = X_.rows(), d = X_.cols(), k = C.rows();
-    const std::vector<double> moved = movements(C);
-    // Centroids by decreasing movement. The first kFastMovers are measured exactly when the
-    // plain bound fails; the rest lower the bound by their largest movement. Two more give,
-    // for any own centroid, the largest movement among the others.
-    std::vector<index_t> by_movement(k);
-    std::iota(by_movement.begin(), by_movement.end(), index_t{0});
-    const index_t ranked = std::min(k, kFastMovers + 2);
-    std::partial_sort(by_movement.begin(), by_movement.begin() + ranked, by_movement.end(),
-                      [&](index_t a, index_t b) { return moved[a] != moved[b] ? moved[a] > moved[b] : a < b; });
-    const index_t fast = std::min(kFastMovers, k - 1);
-    // The largest movement among the centroids from `from` on in by_movement, other than `own`.
-    const auto largest_from = [&](index_t from, index_t own) {
-      for (index_t r = from; r < ranked; ++r) {
-        if (by_movement[r] != own) return moved[by_movement[r]];
+  /// centroids moved.
+  class BoundTest {
+   public:
+    BoundTest(MatrixView<const float> C, std::vector<double> moved, std::vector<double> half_gap)
+        : C_(C), moved_(std::move(moved)), half_gap_(std::move(half_gap)), by_movement_(C.rows()) {
+      // Centroids by decreasing movement. The first kFastMovers are measured exactly when the
+      // plain bound fails; the rest lower the bound by their largest movement. Two more give,
+      // for any own centroid, the largest movement among the others.
+      const index_t k = C.rows();
+      std::iota(by_movement_.begin(), by_movement_.end(), index_t{0});
+      ranked_ = std::min(k, kFastMovers + 2);
+      std::partial_sort(by_movement_.begin(), by_movement_.begin() + ranked_, by_movement_.end(),
+                        [&](index_t a, index_t b) { return moved_[a] != moved_[b] ? moved_[a] > moved_[b] : a < b; });
+      fast_ = std::min(kFastMovers, k - 1);
+    }
+
+    /// The new lower bound on the second-nearest distance of x, if the test proves that its
+    /// nearest centroid is still `label` (at exact squared distance `own`).
+    [[nodiscard]] std::optional<double> proven(const float* x, std::int32_t label, double own, double second) const {
+      const double u = std::sqrt(own) / (1.0 - kBoundSlack);
+      // Hamerly: every other centroid moved at most the largest movement among them.
+      const double plain = second - largest_from(0, label);
+      if (u < std::max(half_gap_[label], plain)) return plain;
+      // Sharper: the slow centroids moved at most the largest slow movement, and the fast
+      // ones are measured.
+      double sharper = second - largest_from(fast_, label);
+      for (index_t r = 0; r < fast_ && sharper > u; ++r) {
+        const index_t c = by_movement_[r];
+        if (c != label) {
+          sharper = std::min(sharper, std::sqrt(exact_sq_distance(x, C_.row(c), C_.cols())) * (1.0 - kBoundSlack));
+        }
+      }
+      if (u < std::max(half_gap_[label], sharper)) return sharper;
+      return std::nullopt;
+    }
+
+   private:
+    /// The largest movement among the centroids from `from` on in by_movement, other than `own`.
+    [[nodiscard]] double largest_from(index_t from, index_t own) const {
+      for (index_t r = from; r < ranked_; ++r) {
+        if (by_movement_[r] != own) return moved_[by_movement_[r]];
       }
       return 0.0;
-    };
-    const std::vector<double> half_gap = half_gaps(C);
+    }
+
+    MatrixView<const float> C_;
+    std::vector<double> moved_, half_gap_;
+    std::vector<index_t> by_movement_;
+    index_t ranked_ = 0, fast_ = 0;
+  };
+
+  /// The bound test for centroids C, or nothing where it fails for most of a sample of the
+  /// points (centroids still moving far): a full pass is cheaper then.
+  [[nodiscard]] std::optional<BoundTest> bound_test(MatrixView<const float> C) const {
+    if (!bounds_valid_) return std::nullopt;
+    std::optional<BoundTest> test(std::in_place, C, movements(C), half_gaps(C));
+    index_t sampled = 0, failed = 0;
+    for (index_t i = 0; i < X_.rows(); i += kBoundSample, ++sampled) {
+      const std::int32_t label = labels_[i];
+      const float* x = X_.row(i);
+      failed += !test->proven(x, label, exact_sq_distance(x, C.row(label), C.cols()), second_[i]).has_value();
+    }
+    if (2 * failed > sampled) test.reset();
+    return test;
+  }
+
+  /// One assignment pass in runs of points (see SumRuns). With a bound test, the points it
+  /// cannot prove go through the scoring path, gathered into blocks; without, all do. With
+  /// `accumulate`, the points are added to their run's partial sums a block at a time, while
+  /// the block's rows are still in cache. Returns how many labels changed.
+  index_t assign_pass(MatrixView<const float> C, const BoundTest* test, bool accumulate) {
+    const index_t d = X_.cols(), k = C.rows();
     const Centroids centroids(C, centre_);
     const index_t block = block_rows_for(k);
-    const index_t tasks = (n + kBoundBlock - 1) / kBoundBlock;
+    const SumRuns runs = sum_runs(k);
     index_t changed = 0;
 #pragma omp parallel num_threads(ctx_.threads()) reduction(+ : changed)
     {
       BlockScratch scratch(block, k);
       std::vector<float> gathered(block * d), gathered_norms(block);
+      std::vector<std::int32_t> gathered_labels(block);
+      std::vector<double> gathered_distances(block);
       std::vector<index_t> rows;
       std::vector<RowResult> results(block);
+      const auto store = [&](index_t i, const RowResult& result) {
+        changed += labels_[i] != result.label;
+        labels_[i] = result.label;
+        distances_[i] = result.distance;
+        second_[i] = result.second;
+      };
       const auto flush = [&] {
-        assign_block({gathered.data(), d, static_cast<index_t>(rows.size()), gathered_norms.data()}, centroids,
-                     scratch, results.data());
-        for (std::size_t r = 0; r < rows.size(); ++r) {
-          const index_t i = rows[r];
-          changed += labels_[i] != results[r].label;
-          labels_[i] = results[r].label;
-          distances_[i] = results[r].distance;
-          second_[i] = results[r].second;
-        }
+        assign_block({gathered.data(), d, static_cast<index_t>(rows.size()), gathered_norms.data(),
+                      gathered_labels.data(), gathered_distances.data()},
+                     centroids, scratch, results.data());
+        for (std::size_t r = 0; r < rows.size(); ++r) store(rows[r], results[r]);
         rows.clear();
       };
 #pragma omp for schedule(dynamic)
-      for (index_t t = 0; t < tasks; ++t) {
-        for (index_t i = t * kBoundBlock; i < std::min(n, (t + 1) * kBoundBlock); ++i) {
-          const float* x = X_.row(i);
-          const std::int32_t label = labels_[i];
-          const double own = exact_sq_distance(x, C.row(label), d);
-          const double u = std::sqrt(own) / (1.0 - kBoundSlack);
-          distances_[i] = own;
-          // Hamerly: every other centroid moved at most the largest movement among them.
-          const double plain = second_[i] - largest_from(0, label);
-          if (u < std::max(half_gap[label], plain)) {
-            second_[i] = plain;
-            continue;
+      for (index_t run = 0; run < runs.count; ++run) {
+        for (index_t begin = runs.begin(run); begin < runs.end(run); begin += kBoundBlock) {
+          const index_t end = std::min(runs.end(run), begin + kBoundBlock);
+          for (index_t first = begin; test == nullptr && first < end; first += block) {
+            const index_t count = std::min(block, end - first);
+            assign_block({X_.row(first), X_.stride(), count, x_norms_.data() + first}, centroids, scratch,
+                         results.data());
+            for (index_t r = 0; r < count; ++r) store(first + r, results[r]);
           }
-          // Sharper: the slow centroids moved at most the largest slow movement, and the fast
-          // ones are measured.
-          double sharper = second_[i] - largest_from(fast, label);
-          for (index_t r = 0; r < fast && sharper > u; ++r) {
-            const index_t c = by_movement[r];
-            if (c != label) sharper = std::min(sharper, std::sqrt(exact_sq_distance(x, C.row(c), d)) * (1.0 - kBoundSlack));
+          for (index_t i = begin; test != nullptr && i < end; ++i) {
+            const float* x = X_.row(i);
+            const std::int32_t label = labels_[i];
+            const double own = exact_sq_distance(x, C.row(label), d);
+            distances_[i] = own;
+            if (const std::optional<double> second = test->proven(x, label, own, second_[i])) {
+              second_[i] = *second;
+              continue;
+            }
+            std::copy_n(x, d, gathered.data() + static_cast<index_t>(rows.size()) * d);
+            gathered_norms[rows.size()] = x_norms_[i];
+            gathered_labels[rows.size()] = label;
+            gathered_distances[rows.size()] = own;
+            rows.push_back(i);
+            if (static_cast<index_t>(rows.size()) == block) flush();
           }
-          if (u < std::max(half_gap[label], sharper)) {
-            second_[i] = sharper;
-            continue;
-          }
-          std::copy_n(x, d, gathered.data() + static_cast<index_t>(rows.size()) * d);
-          gathered_norms[rows.size()] = x_norms_[i];
-          rows.push_back(i);
-          if (static_cast<index_t>(rows.size()) == block) flush();
+          if (!rows.empty()) flush();
+          if (accumulate) add_points(run, k, begin, end);
         }
-        if (!rows.empty()) flush();
       }
     }
     return changed;
@@ -429,32 +510,41 @@ class CpuLloyd final : public LloydEngine {
     return gap;
   }
 
-  /// Per-cluster weighted sums in double. The points are cut into at most kSumChunks runs
-  /// that depend on n, k and d alone; each run is summed in index order into its own partial sums
-  /// (reading X sequentially), and the partials are added in run order — so the result does
-  /// not depend on the thread count.
-  void accumulate_clusters(index_t k, AssignOutput& out) {
+  /// The runs of points with partial centroid sums of their own: at most kSumRuns, fixed by n,
+  /// k and d alone. Each run is summed in index order and the partials are added in run order,
+  /// so the sums do not depend on the thread count.
+  struct SumRuns {
+    index_t count, rows, n;
+    [[nodiscard]] index_t begin(index_t run) const { return std::min(n, run * rows); }
+    [[nodiscard]] index_t end(index_t run) const { return std::min(n, (run + 1) * rows); }
+  };
+  [[nodiscard]] SumRuns sum_runs(index_t k) const {
     const index_t n = X_.rows(), d = X_.cols();
-    const index_t affordable = std::max<index_t>(1, kSumChunkBytes / static_cast<index_t>(sizeof(double) * (k * d + k)));
-    const index_t chunks = std::clamp<index_t>(std::min(n / kMinSumChunkRows, affordable), 1, kSumChunks);
-    const index_t chunk_rows = (n + chunks - 1) / chunks;
-    partial_sums_.assign(chunks * (k * d + k), 0.0);
-#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
-    for (index_t chunk = 0; chunk < chunks; ++chunk) {
-      double* sums = partial_sums_.data() + chunk * (k * d + k);
-      double* weights = sums + k * d;
-      for (index_t i = chunk * chunk_rows; i < std::min(n, (chunk + 1) * chunk_rows); ++i) {
-        const index_t c = labels_[i];
-        const float* x = X_.row(i);
-        const double w = weights_.empty() ? 1.0 : weights_[i];
-        add_row(sums + c * d, x, d, w);
-        weights[c] += w;
-      }
+    const index_t affordable = std::max<index_t>(1, kSumRunBytes / static_cast<index_t>(sizeof(double) * (k * d + k)));
+    const index_t count = std::clamp<index_t>(std::min(n / kMinSumRunRows, affordable), 1, kSumRuns);
+    return {count, (n + count - 1) / count, n};
+  }
+
+  /// Adds points [begin, end) of `run`, weighted, to the run's partial sums.
+  void add_points(index_t run, index_t k, index_t begin, index_t end) {
+    const index_t d = X_.cols();
+    double* sums = partial_sums_.data() + run * (k * d + k);
+    double* weights = sums + k * d;
+    for (index_t i = begin; i < end; ++i) {
+      const index_t c = labels_[i];
+      const double w = weights_.empty() ? 1.0 : weights_[i];
+      add_row(sums + c * d, X_.row(i), d, w);
+      weights[c] += w;
     }
+  }
+
+  /// The per-cluster weighted sums: the runs' partials, added in run order.
+  void merge_sums(index_t k, AssignOutput& out) const {
+    const index_t d = X_.cols(), count = sum_runs(k).count;
     out.sums.assign(k * d, 0.0);
     out.weights.assign(k, 0.0);
-    for (index_t chunk = 0; chunk < chunks; ++chunk) {
-      const double* sums = partial_sums_.data() + chunk * (k * d + k);
+    for (index_t run = 0; run < count; ++run) {
+      const double* sums = partial_sums_.data() + run * (k * d + k);
       for (index_t j = 0; j < k * d; ++j) out.sums[j] += sums[j];
       for (index_t c = 0; c < k; ++c) out.weights[c] += sums[k * d + c];
     }
