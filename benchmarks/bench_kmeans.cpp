@@ -195,10 +195,13 @@ void BM_Bf16Scores(benchmark::State& state) {
   const std::vector<float> shift(d, 0.5f), add(k, 0.0f);
   const shoal::kmeans::detail::Bf16Centroids centroids(C, shift);
   shoal::kmeans::detail::Bf16Rows packed;
-  std::vector<float> norms(rows), tile((rows + shoal::kmeans::detail::kBf16Height) * k);
+  const shoal::index_t padded = rows + shoal::kmeans::detail::kBf16Height;
+  std::vector<float> norms(rows), tile(padded * k), first(padded), second(padded);
+  std::vector<std::int32_t> index(padded);
   for (auto _ : state) {
     packed.pack(X.data(), d, rows, d, shift.data(), norms.data());
-    shoal::kmeans::detail::bf16_scores(packed, centroids, add.data(), tile.data(), k);
+    shoal::kmeans::detail::bf16_scores(packed, centroids, add.data(), tile.data(), k,
+                                       {first.data(), second.data(), index.data()});
     benchmark::DoNotOptimize(tile.data());
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * d),

@@ -214,9 +214,12 @@ struct RowBlock {
 /// Per-thread buffers of assign_block.
 struct BlockScratch {
   BlockScratch(index_t block, index_t k)
-      : tile((block + kBf16Height) * k), norms(block + kBf16Height) {}
+      : tile((block + kBf16Height) * k), norms(block + kBf16Height), first(block + kBf16Height),
+        second(block + kBf16Height), index(block + kBf16Height) {}
   std::vector<float> tile;   // scores, row by row
   std::vector<float> norms;  // ‖x − μ‖² of the bf16 path
+  std::vector<float> first, second;  // the bf16 path's best two scores per row
+  std::vector<std::int32_t> index;   // and where the best is
   Bf16Rows packed;
   std::vector<index_t> candidates;
 };
@@ -232,7 +235,8 @@ void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratc
   const float* x_norms = block.norms;
   if (centroids.bf16) {
     scratch.packed.pack(block.data, block.stride, block.rows, d, centroids.centre.data(), scratch.norms.data());
-    bf16_scores(scratch.packed, *centroids.bf16, centroids.norms.data(), tile, k);
+    bf16_scores(scratch.packed, *centroids.bf16, centroids.norms.data(), tile, k,
+                {scratch.first.data(), scratch.second.data(), scratch.index.data()});
     x_norms = scratch.norms.data();
   } else {
     for (index_t r = 0; r < block.rows; ++r) std::copy_n(centroids.norms.data(), k, tile + r * k);
@@ -241,7 +245,8 @@ void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratc
   for (index_t r = 0; r < block.rows; ++r) {
     const float* x = block.data + r * block.stride;
     const float* scores = tile + r * k;
-    const BestTwo best = best_two(scores, k);
+    const BestTwo best = centroids.bf16 ? BestTwo{scratch.first[r], scratch.second[r], scratch.index[r]}
+                                       : best_two(scores, k);
     const double x_norm = x_norms[r];
     const double error = centroids.error(x_norm);
     // A lower bound on a distance from a lower bound on its score: ‖x − μ‖² as computed (from

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/simd.hpp"
 
@@ -33,11 +34,28 @@ __attribute__((target("avx512f,avx512bf16"))) float pack_row(const float* x, con
   return _mm512_reduce_add_ps(sq);
 }
 
+/// The running two smallest scores of a row per lane (lane l sees the centroids j ≡ l mod 16),
+/// and the lowest centroid index holding the smallest.
+struct LaneBest {
+  __m512 first, second;
+  __m512i index;
+};
+
+/// Folds 16 scores of centroids `base` + lane into `best`; lanes past `valid` are skipped.
+__attribute__((target("avx512f"))) inline void fold(LaneBest& best, __m512 scores, __mmask16 valid, int base) {
+  const __mmask16 lower = _mm512_mask_cmp_ps_mask(valid, scores, best.first, _CMP_LT_OQ);
+  best.second = _mm512_mask_min_ps(best.second, valid, best.second, _mm512_max_ps(best.first, scores));
+  best.first = _mm512_mask_min_ps(best.first, valid, best.first, scores);
+  best.index = _mm512_mask_add_epi32(best.index, lower, _mm512_set1_epi32(base),
+                                     _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+}
+
 /// One micro-tile: kBf16Height packed rows against one panel, `width` ≤ 32 of its centroids
-/// written as add − 2·dot.
+/// (from `base` on) written as add − 2·dot and folded into the rows' running best.
 __attribute__((target("avx512f,avx512bf16"))) void micro_tile(const std::uint32_t* x, index_t pairs,
                                                              const std::uint32_t* panel, const float* add,
-                                                             index_t width, float* out, index_t ld) {
+                                                             index_t base, index_t width, float* out, index_t ld,
+                                                             LaneBest* best) {
   __m512 acc[kBf16Height][2];
   for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
   for (index_t t = 0; t < pairs; ++t) {
@@ -55,8 +73,39 @@ __attribute__((target("avx512f,avx512bf16"))) void micro_tile(const std::uint32_
   const __m512 add0 = _mm512_maskz_loadu_ps(low, add), add1 = _mm512_maskz_loadu_ps(high, add + 16);
   const __m512 minus_two = _mm512_set1_ps(-2.0f);
   for (index_t r = 0; r < kBf16Height; ++r) {
-    _mm512_mask_storeu_ps(out + r * ld, low, _mm512_fmadd_ps(acc[r][0], minus_two, add0));
-    _mm512_mask_storeu_ps(out + r * ld + 16, high, _mm512_fmadd_ps(acc[r][1], minus_two, add1));
+    const __m512 s0 = _mm512_fmadd_ps(acc[r][0], minus_two, add0), s1 = _mm512_fmadd_ps(acc[r][1], minus_two, add1);
+    _mm512_mask_storeu_ps(out + r * ld, low, s0);
+    _mm512_mask_storeu_ps(out + r * ld + 16, high, s1);
+    fold(best[r], s0, low, static_cast<int>(base));
+    fold(best[r], s1, high, static_cast<int>(base + 16));
+  }
+}
+
+/// The overall best two of one row from its lanes: the smallest, its lowest index, and the
+/// second smallest (the smallest again if two centroids hold it).
+__attribute__((target("avx512f"))) void reduce_lanes(const LaneBest& best, float& first, float& second,
+                                                     std::int32_t& index) {
+  first = _mm512_reduce_min_ps(best.first);
+  const __mmask16 at_first = _mm512_cmp_ps_mask(best.first, _mm512_set1_ps(first), _CMP_EQ_OQ);
+  index = _mm512_mask_reduce_min_epi32(at_first, best.index);
+  const float others = _mm512_mask_reduce_min_ps(static_cast<__mmask16>(~at_first), best.first);
+  second = (at_first & (at_first - 1)) != 0 ? first : std::min(_mm512_reduce_min_ps(best.second), others);
+}
+
+/// bf16_scores: row groups of kBf16Height, each against every panel.
+__attribute__((target("avx512f,avx512bf16"))) void scores_avx512(const Bf16Rows& X, const Bf16Centroids& C,
+                                                                 const float* add, float* tile, index_t ld,
+                                                                 Bf16Best best) {
+  const index_t pairs = X.pairs();
+  const auto inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  for (index_t r = 0; r < X.rows(); r += kBf16Height) {
+    LaneBest lanes[kBf16Height];
+    for (LaneBest& lane : lanes) lane = {inf, inf, _mm512_setzero_si512()};
+    for (index_t j = 0; j < C.rows; j += kPanel) {
+      micro_tile(X.data() + r * pairs, pairs, C.panels.data() + j * pairs, add + j, j, std::min(kPanel, C.rows - j),
+                 tile + r * ld + j, ld, lanes);
+    }
+    for (index_t i = 0; i < kBf16Height; ++i) reduce_lanes(lanes[i], best.first[r + i], best.second[r + i], best.index[r + i]);
   }
 }
 SHOAL_AVX512_END
@@ -94,14 +143,9 @@ void Bf16Rows::pack(const float* X, index_t stride, index_t count, index_t d, co
   std::fill(packed_.begin() + count * pairs_, packed_.end(), 0u);
 }
 
-void bf16_scores(const Bf16Rows& X, const Bf16Centroids& C, const float* add, float* tile, index_t ld) {
-  const index_t pairs = X.pairs();
-  for (index_t r = 0; r < X.rows(); r += kBf16Height) {
-    for (index_t j = 0; j < C.rows; j += kPanel) {
-      micro_tile(X.data() + r * pairs, pairs, C.panels.data() + j * pairs, add + j, std::min(kPanel, C.rows - j),
-                 tile + r * ld + j, ld);
-    }
-  }
+void bf16_scores(const Bf16Rows& X, const Bf16Centroids& C, const float* add, float* tile, index_t ld,
+                 Bf16Best best) {
+  scores_avx512(X, C, add, tile, ld, best);
 }
 
 }  // namespace shoal::kmeans::detail

@@ -50,8 +50,18 @@ class Bf16Rows {
   std::vector<std::uint32_t> packed_;
 };
 
+/// Per packed row: the smallest score, the second smallest (the smallest again on a tie), and
+/// the lowest centroid index holding the smallest.
+struct Bf16Best {
+  float* first;
+  float* second;
+  std::int32_t* index;
+};
+
 /// tile[r·ld + j] = add[j] − 2·x̃_r·c̃_j for every packed row r (padding rows included, so
-/// the tile needs ⌈rows / kBf16Height⌉·kBf16Height rows) and j < C.rows.
-void bf16_scores(const Bf16Rows& X, const Bf16Centroids& C, const float* add, float* tile, index_t ld);
+/// the tile and `best` need ⌈rows / kBf16Height⌉·kBf16Height rows) and j < C.rows, and each
+/// row's best two scores, found while the scores are in registers.
+void bf16_scores(const Bf16Rows& X, const Bf16Centroids& C, const float* add, float* tile, index_t ld,
+                 Bf16Best best);
 
 }  // namespace shoal::kmeans::detail

@@ -2,6 +2,7 @@
 // bf16 dot-product kernel against its rounding bound.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -103,9 +104,12 @@ TEST(Bf16Dot, RoundingStaysWithinItsBound) {
     std::vector<float> norms(n);
     rows.pack(X.data(), d, n, d, shift.data(), norms.data());
     const Bf16Centroids centroids(C, shift);
-    const std::vector<float> zeros(k, 0.0f);
-    std::vector<float> tile(rows.rows() * k);
-    bf16_scores(rows, centroids, zeros.data(), tile.data(), k);
+    // Scores with ties: the added term takes few values, and rows repeat.
+    std::vector<float> add(k);
+    for (index_t j = 0; j < k; ++j) add[j] = static_cast<float>(j % 3);
+    std::vector<float> tile(rows.rows() * k), first(rows.rows()), second(rows.rows());
+    std::vector<std::int32_t> index(rows.rows());
+    bf16_scores(rows, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
     const auto centred_norm = [&](const Matrix<float>& M, index_t row) {
       double sum = 0.0;
       for (index_t t = 0; t < d; ++t) sum += std::pow(static_cast<double>(M(row, t)) - shift[t], 2);
@@ -120,8 +124,19 @@ TEST(Bf16Dot, RoundingStaysWithinItsBound) {
         for (index_t t = 0; t < d; ++t) dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
         const double bound = bf16_dot_error(d) * std::sqrt(x_norm * c_norm) +
                              bf16_flush_error(d, std::sqrt(std::max(x_norm, c_norm)));
-        EXPECT_LE(std::abs(-0.5 * tile[i * k + j] - dot), bound) << "d " << d << " row " << i << " centroid " << j;
+        EXPECT_LE(std::abs(-0.5 * (tile[i * k + j] - add[j]) - dot), bound)
+            << "d " << d << " row " << i << " centroid " << j;
       }
+      // The best two found in registers are those of the written scores.
+      const float* scores = tile.data() + i * k;
+      const auto lowest = std::min_element(scores, scores + k);
+      EXPECT_EQ(first[i], *lowest);
+      EXPECT_EQ(index[i], lowest - scores);
+      float runner_up = std::numeric_limits<float>::infinity();
+      for (index_t j = 0; j < k; ++j) {
+        if (j != lowest - scores) runner_up = std::min(runner_up, scores[j]);
+      }
+      EXPECT_EQ(second[i], runner_up) << "d " << d << " row " << i;
     }
   }
 }
