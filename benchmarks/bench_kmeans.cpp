@@ -22,7 +22,7 @@
 
 #include "core/random.hpp"
 #include "core/simd.hpp"
-#include "kmeans/dot_bf16.hpp"
+#include "kmeans/low_precision.hpp"
 #include "kmeans/init.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/kmeans.hpp"
@@ -180,11 +180,14 @@ void BM_Bf16DotPeak(benchmark::State& state) {
 }
 BENCHMARK(BM_Bf16DotPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// k-means' bf16 scoring kernel on one thread: a block of rows against all centroids, the
-/// shape of one task of the assignment (rows, k, d as arguments), packing included.
-void BM_Bf16Scores(benchmark::State& state) {
-  if (!shoal::detail::kHasAvx512Bf16) {
-    state.SkipWithError("this CPU has no AVX-512 BF16");
+/// k-means' low-precision scoring kernels on one thread: a block of rows against all
+/// centroids, the shape of one task of the assignment (rows, k, d as arguments), packing
+/// included. GOP/s counts 2·rows·k·d.
+void BM_LowPrecisionScores(benchmark::State& state, shoal::kmeans::detail::Precision precision) {
+  using namespace shoal::kmeans::detail;
+  const bool supported = precision == Precision::Bf16 ? shoal::detail::kHasAvx512Bf16 : shoal::detail::kHasAvx512Vnni;
+  if (!supported) {
+    state.SkipWithError("this CPU lacks the kernel's instructions");
     return;
   }
   const shoal::index_t rows = state.range(0), k = state.range(1), d = state.range(2);
@@ -193,20 +196,23 @@ void BM_Bf16Scores(benchmark::State& state) {
   for (float* v = X.data(); v != X.data() + rows * d; ++v) *v = static_cast<float>(rng.uniform());
   for (float* v = C.data(); v != C.data() + k * d; ++v) *v = static_cast<float>(rng.uniform());
   const std::vector<float> shift(d, 0.5f), add(k, 0.0f);
-  const shoal::kmeans::detail::Bf16Centroids centroids(C, shift);
-  shoal::kmeans::detail::Bf16Rows packed;
-  const shoal::index_t padded = rows + shoal::kmeans::detail::kBf16Height;
+  const LowPrecisionCentroids centroids(precision, C, shift);
+  LowPrecisionRows packed;
+  const shoal::index_t padded = rows + kLowPrecisionHeight;
   std::vector<float> norms(rows), tile(padded * k), first(padded), second(padded);
   std::vector<std::int32_t> index(padded);
+  std::vector<Int8Side> sides(padded);
   for (auto _ : state) {
-    packed.pack(X.data(), d, rows, d, shift.data(), norms.data());
-    shoal::kmeans::detail::bf16_scores(packed, centroids, add.data(), tile.data(), k,
-                                       {first.data(), second.data(), index.data()});
+    packed.pack(precision, X.data(), d, rows, d, shift.data(), norms.data(), sides.data());
+    low_precision_scores(packed, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
     benchmark::DoNotOptimize(tile.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * d),
-                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * d),
+                                               benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_Bf16Scores)->Args({264, 256, 64})->Args({264, 1024, 128})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LowPrecisionScores, bf16, shoal::kmeans::detail::Precision::Bf16)
+    ->Args({264, 256, 64})->Args({264, 1024, 128})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LowPrecisionScores, int8, shoal::kmeans::detail::Precision::Int8)
+    ->Args({264, 256, 64})->Args({264, 1024, 128})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -16,6 +16,10 @@ inline const bool kHasAvx512 = [] {
 /// Whether to run the AVX-512 BF16 kernels: as kHasAvx512, and the CPU has AVX512_BF16.
 inline const bool kHasAvx512Bf16 = kHasAvx512 && __builtin_cpu_supports("avx512bf16") != 0;
 
+/// Whether to run the AVX-512 VNNI kernels: as kHasAvx512, and the CPU has AVX512_VNNI and BW.
+inline const bool kHasAvx512Vnni =
+    kHasAvx512 && __builtin_cpu_supports("avx512vnni") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+
 }  // namespace shoal::detail
 
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their intrinsics (masked loads,

@@ -1,5 +1,5 @@
-// The nearest-centroid assignment against a double-precision brute force on close calls, and the
-// bf16 dot-product kernel against its rounding bound.
+// The nearest-centroid assignment against a double-precision brute force on close calls, on
+// every scoring path the CPU has, and the low-precision kernels against their rounding bounds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include "core/random.hpp"
 #include "core/simd.hpp"
 #include "kmeans/assign_cpu.hpp"
-#include "kmeans/dot_bf16.hpp"
+#include "kmeans/low_precision.hpp"
 
 namespace shoal::kmeans::detail {
 namespace {
@@ -44,17 +44,30 @@ std::pair<Matrix<float>, Matrix<float>> close_calls(const Shape& s, std::uint64_
   return {std::move(X), std::move(C)};
 }
 
-class AssignNearest : public ::testing::TestWithParam<Shape> {};
+bool has(Scoring scoring) {
+  switch (scoring) {
+    case Scoring::Bf16:
+      return shoal::detail::kHasAvx512Bf16;
+    case Scoring::Int8:
+      return shoal::detail::kHasAvx512Vnni;
+    default:
+      return true;
+  }
+}
+
+class AssignNearest : public ::testing::TestWithParam<std::tuple<Shape, Scoring>> {};
 
 TEST_P(AssignNearest, EqualsDoubleBruteForceAndBoundsTheSecondNearest) {
-  const auto [X, C] = close_calls(GetParam(), 5);
+  const auto [shape, scoring] = GetParam();
+  if (!has(scoring)) GTEST_SKIP() << "this CPU lacks the path's instructions";
+  const auto [X, C] = close_calls(shape, 5);
   std::vector<float> norms(X.rows());
   const Matrix<float> origin(1, X.cols());
   for (index_t i = 0; i < X.rows(); ++i) norms[i] = static_cast<float>(sq_distance(X, i, origin, 0));
   std::vector<std::int32_t> labels(X.rows(), -1);
   std::vector<double> distances(X.rows()), second(X.rows());
   const Context ctx(Backend::Cpu);
-  (void)assign_nearest_cpu(ctx, X, norms.data(), C, labels.data(), distances.data(), second.data());
+  (void)assign_nearest_cpu(ctx, X, norms.data(), C, labels.data(), distances.data(), second.data(), scoring);
   for (index_t i = 0; i < X.rows(); ++i) {
     index_t best = 0;
     double runner_up = std::numeric_limits<double>::infinity();
@@ -75,22 +88,31 @@ TEST_P(AssignNearest, EqualsDoubleBruteForceAndBoundsTheSecondNearest) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AssignNearest,
-                         ::testing::Values(Shape{300, 1, 2, 0.0}, Shape{300, 2, 1, 0.0}, Shape{500, 7, 31, 0.0},
-                                           Shape{500, 33, 33, 1000.0}, Shape{500, 64, 70, -3.0e4},
-                                           Shape{300, 100, 5, 0.5}));
+                         ::testing::Combine(::testing::Values(Shape{300, 1, 2, 0.0}, Shape{300, 2, 1, 0.0},
+                                                              Shape{500, 7, 31, 0.0}, Shape{500, 33, 33, 1000.0},
+                                                              Shape{500, 64, 70, -3.0e4}, Shape{300, 100, 5, 0.5}),
+                                            ::testing::Values(Scoring::Auto, Scoring::Float, Scoring::Bf16,
+                                                              Scoring::Int8)));
 
-TEST(Bf16Dot, RoundingStaysWithinItsBound) {
-  if (!shoal::detail::kHasAvx512Bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+class LowPrecisionKernel : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(LowPrecisionKernel, RoundingStaysWithinItsBoundAndTheBestTwoAreTheScores) {
+  const Precision precision = GetParam();
+  if (!has(precision == Precision::Bf16 ? Scoring::Bf16 : Scoring::Int8)) {
+    GTEST_SKIP() << "this CPU lacks the kernel's instructions";
+  }
   shoal::detail::Rng rng(9);
-  for (const index_t d : {1, 2, 3, 17, 64, 301}) {
+  for (const index_t d : {1, 2, 3, 5, 17, 64, 301}) {
     const index_t n = 29, k = 45;
     Matrix<float> X(n, d), C(k, d);
     std::vector<float> shift(d);
-    // Mantissas just past a bf16 halfway point round as far as they can; subnormals flush.
+    // Mantissas just past a bf16 halfway point round as far as they can; subnormals flush;
+    // one large value per row makes the int8 steps coarse.
     const auto value = [&](index_t at) {
       const double sign = rng.uniform() < 0.5 ? -1.0 : 1.0;
       if (at % 7 == 0) return static_cast<float>(sign * std::ldexp(1.0 + 1.0 / 256 + 1.0 / 65536, static_cast<int>(at % 5)));
       if (at % 11 == 0) return static_cast<float>(sign * 1e-40);
+      if (at % 13 == 0) return static_cast<float>(sign * 100.0);
       return static_cast<float>(sign * 10.0 * rng.uniform());
     };
     for (index_t t = 0; t < d; ++t) shift[t] = static_cast<float>(rng.uniform());
@@ -100,30 +122,46 @@ TEST(Bf16Dot, RoundingStaysWithinItsBound) {
     for (index_t j = 0; j < k; ++j) {
       for (index_t t = 0; t < d; ++t) C(j, t) = value(j * d + t + 3) + shift[t];
     }
-    Bf16Rows rows;
+    LowPrecisionRows rows;
     std::vector<float> norms(n);
-    rows.pack(X.data(), d, n, d, shift.data(), norms.data());
-    const Bf16Centroids centroids(C, shift);
-    // Scores with ties: the added term takes few values, and rows repeat.
+    std::vector<Int8Side> sides(n);
+    rows.pack(precision, X.data(), d, n, d, shift.data(), norms.data(), sides.data());
+    const LowPrecisionCentroids centroids(precision, C, shift);
+    // Scores with ties: the added term takes few values.
     std::vector<float> add(k);
     for (index_t j = 0; j < k; ++j) add[j] = static_cast<float>(j % 3);
     std::vector<float> tile(rows.rows() * k), first(rows.rows()), second(rows.rows());
     std::vector<std::int32_t> index(rows.rows());
-    bf16_scores(rows, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
-    const auto centred_norm = [&](const Matrix<float>& M, index_t row) {
-      double sum = 0.0;
-      for (index_t t = 0; t < d; ++t) sum += std::pow(static_cast<double>(M(row, t)) - shift[t], 2);
-      return sum;
+    low_precision_scores(rows, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
+    const auto centred = [&](const Matrix<float>& M, index_t row) {
+      double sq = 0.0, largest = 0.0;
+      Int8Side side;
+      for (index_t t = 0; t < d; ++t) {
+        const double diff = std::fabs(static_cast<double>(M(row, t) - shift[t]));
+        sq += diff * diff;
+        side.l1 += diff;
+        largest = std::max(largest, diff);
+      }
+      side.step = static_cast<float>(largest) / 127.0f;
+      return std::pair{sq, side};
     };
     for (index_t i = 0; i < n; ++i) {
-      const double x_norm = centred_norm(X, i);
+      const auto [x_norm, x_side] = centred(X, i);
       EXPECT_NEAR(norms[i], x_norm, 1e-5 * x_norm);
       for (index_t j = 0; j < k; ++j) {
-        const double c_norm = centred_norm(C, j);
+        const auto [c_norm, c_side] = centred(C, j);
         double dot = 0.0;
         for (index_t t = 0; t < d; ++t) dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
-        const double bound = bf16_dot_error(d) * std::sqrt(x_norm * c_norm) +
-                             bf16_flush_error(d, std::sqrt(std::max(x_norm, c_norm)));
+        const double product = std::sqrt(x_norm * c_norm);
+        double bound = 0.0;
+        if (precision == Precision::Bf16) {
+          bound = bf16_dot_error(d) * product + bf16_flush_error(d, std::sqrt(std::max(x_norm, c_norm)));
+        } else {
+          // The float epilogue, as the assignment bounds it.
+          const double widened = (std::sqrt(x_norm) + std::sqrt(static_cast<double>(d)) * x_side.step) *
+                                 (std::sqrt(c_norm) + std::sqrt(static_cast<double>(d)) * c_side.step);
+          bound = int8_dot_error(sides[i], c_side, product, d) + std::ldexp(widened + add[j], -21);
+        }
         EXPECT_LE(std::abs(-0.5 * (tile[i * k + j] - add[j]) - dot), bound)
             << "d " << d << " row " << i << " centroid " << j;
       }
@@ -140,6 +178,8 @@ TEST(Bf16Dot, RoundingStaysWithinItsBound) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Precisions, LowPrecisionKernel, ::testing::Values(Precision::Bf16, Precision::Int8));
 
 }  // namespace
 }  // namespace shoal::kmeans::detail
