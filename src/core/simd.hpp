@@ -16,9 +16,9 @@ inline const bool kHasAvx512 = [] {
 /// Whether to run the AVX-512 BF16 kernels: as kHasAvx512, and the CPU has AVX512_BF16.
 inline const bool kHasAvx512Bf16 = kHasAvx512 && __builtin_cpu_supports("avx512bf16") != 0;
 
-/// Whether to run the AVX-512 VNNI kernels: as kHasAvx512, and the CPU has AVX512_VNNI and BW.
-inline const bool kHasAvx512Vnni =
-    kHasAvx512 && __builtin_cpu_supports("avx512vnni") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+/// Whether to run the AVX-512 VNNI kernels: as kHasAvx512, and the CPU has AVX512_VNNI, BW and VL.
+inline const bool kHasAvx512Vnni = kHasAvx512 && __builtin_cpu_supports("avx512vnni") != 0 &&
+                                   __builtin_cpu_supports("avx512bw") != 0 && __builtin_cpu_supports("avx512vl") != 0;
 
 }  // namespace shoal::detail
 

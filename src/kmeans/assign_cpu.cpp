@@ -29,7 +29,10 @@ constexpr index_t kBoundBlock = 4096;     // points of the bounded pass between 
 constexpr index_t kBoundSample = 64;      // one point in this many tries the bounds before a pass
 constexpr index_t kMaxHalfGapK = 2048;    // the k × k half-gap test is skipped above this k
 constexpr index_t kFastMovers = 4;
-constexpr double kInt8Tolerance = 2.0;  // see Centroids
+// int8 scores are used where their rounding bound is at most this many times bf16's (see
+// Centroids). Measured (10 iterations, 2 threads): int8 was faster at ratios 1.8 to 2.1
+// (blobs at d = 64, binary data at d = 200) and bf16 at 2.6 (sparse data, d = 300).
+constexpr double kInt8Tolerance = 2.3;
 // Centroid sums: up to kSumRuns runs of points (each at least kMinSumRunRows, all partial
 // sums within kSumRunBytes) with their own partial sums, fixed by n, k and d so that results
 // do not depend on the thread count.
@@ -162,7 +165,7 @@ struct RowResult {
 /// BF16 or VNNI they come from low-precision dot products of rows centred on the data's column
 /// means μ (centring keeps the rounding, relative to ‖x − μ‖·‖c − μ‖, small): 8-bit integers
 /// where their rounding bound, on a sample of the rows, is at most kInt8Tolerance times that
-/// of bf16 (the int8 kernel runs about 1.6× faster, and a looser bound sends more rows to the
+/// of bf16 (the int8 kernel runs up to 1.8× faster, but a looser bound sends more rows to the
 /// exact check), else bf16. Elsewhere from a float SGEMM with μ = 0.
 struct Centroids {
   /// `mu`: μ, or empty for the SGEMM path; `sample`: rows of the data to choose the precision.
@@ -198,11 +201,11 @@ struct Centroids {
   [[nodiscard]] double error(double x_norm, const Int8Side& side) const {
     const auto d = static_cast<double>(view.cols());
     const double product = std::sqrt(x_norm * norm_max);
-    if (!low) return (d + 2.0) * std::ldexp(1.0, -24) * (norm_max + 2.0 * product);  // float GEMM over d terms
+    if (!low) return (d + 2.0) * 0x1p-24 * (norm_max + 2.0 * product);  // float GEMM over d terms
     // The norms: float differences and a float result, (d + 3)·2⁻²⁴ at most; the dot product
     // twice, with both norms taken as computed in float sums (d + 2)·2⁻²⁴ low.
-    const double slack = 1.0 + (d + 3.0) * std::ldexp(1.0, -23);
-    const double norms_error = (d + 3.0) * std::ldexp(1.0, -24) * norm_max;
+    const double slack = 1.0 + (d + 3.0) * 0x1p-23;
+    const double norms_error = (d + 3.0) * 0x1p-24 * norm_max;
     if (low->precision == Precision::Bf16) {
       return norms_error + 2.0 * (bf16_dot_error(view.cols()) * product * slack +
                                   bf16_flush_error(view.cols(), std::sqrt(std::max<double>(x_norm, norm_max)) * slack));
@@ -212,7 +215,7 @@ struct Centroids {
     const double widened = (std::sqrt(x_norm * slack) + std::sqrt(d) * side.step) *
                            (std::sqrt(norm_max * slack) + std::sqrt(d) * low->widest.step);
     return norms_error + 2.0 * int8_dot_error(side, low->widest, product * slack, view.cols()) +
-           std::ldexp(2.0 * widened + norm_max, -20);
+           (2.0 * widened + norm_max) * 0x1p-20;
   }
 
   MatrixView<const float> view;
@@ -298,7 +301,7 @@ void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratc
     const double error = centroids.error(x_norm, scratch.sides[r]);
     // A lower bound on a distance from a lower bound on its score: ‖x − μ‖² as computed (from
     // float differences, summed in float or double) is within (d + 4)·2⁻²⁴ of itself.
-    const double x_norm_floor = x_norm * (1.0 - (static_cast<double>(d) + 4.0) * std::ldexp(1.0, -24));
+    const double x_norm_floor = x_norm * (1.0 - (static_cast<double>(d) + 4.0) * 0x1p-24);
     const auto distance_floor = [&](double score) { return std::sqrt(std::max(0.0, score + x_norm_floor)); };
     RowResult& result = out[r];
     if (static_cast<double>(best.second) - best.first > 2.0 * error) {
