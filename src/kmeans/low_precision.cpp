@@ -64,7 +64,9 @@ SHOAL_TARGET_VNNI float pack_int8_row(const float* x, const float* shift, index_
     // Narrowed in a register: the narrowing store to memory is slow on AMD's Zen 4.
     _mm_mask_storeu_epi8(out + j, first_lanes(padded - j), _mm512_cvtepi32_epi8(q));
   }
-  side = {static_cast<double>(_mm512_reduce_add_ps(l1)), static_cast<double>(largest / 127.0f)};
+  // The float sum of |x − shift| rounded up past its rounding (16 lanes, then a tree).
+  const double l1_bound = _mm512_reduce_add_ps(l1) * (1.0 + (static_cast<double>(d) + 16.0) * 0x1p-23);
+  side = {l1_bound, static_cast<double>(largest / 127.0f)};
   return _mm512_reduce_add_ps(sq);
 }
 
@@ -117,9 +119,9 @@ SHOAL_TARGET_BF16 __attribute__((noinline)) void bf16_micro_tile(const std::uint
   }
 }
 
-// The int8 micro-tile names its 24 accumulators: held in an array, whether through the
-// intrinsic or inline assembly, GCC 12 copies them through the stack on every step, at half
-// the speed.
+// The int8 micro-tile names its 24 accumulators and hands them to the epilogue through memory:
+// without both (tried: an array, named variables alone, inline assembly), GCC 12 copies every
+// accumulator through the stack on each step, at half the speed.
 #define SHOAL_FOR_EACH_ROW(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11)
 static_assert(kLowPrecisionHeight == 12, "SHOAL_FOR_EACH_ROW lists kLowPrecisionHeight rows");
 
@@ -143,7 +145,6 @@ SHOAL_TARGET_VNNI __attribute__((noinline)) void int8_micro_tile(const std::uint
     SHOAL_FOR_EACH_ROW(SHOAL_STEP)
 #undef SHOAL_STEP
   }
-  // Through memory to the epilogue, whose own registers otherwise make GCC spill in the loop.
   alignas(64) std::int32_t sums[kLowPrecisionHeight][kPanel];
 #define SHOAL_SAVE(r)                              \
   _mm512_store_si512(sums[r], low##r);             \

@@ -31,7 +31,7 @@ inline constexpr index_t kInt8MaxDims = 65'535;
 
 /// What the int8 bound needs of one centred row: ‖v‖₁ and its quantisation step.
 struct Int8Side {
-  double l1 = 0.0;    // ‖v − shift‖₁ of the float differences
+  double l1 = 0.0;    // at least ‖v − shift‖₁ of the float differences
   double step = 0.0;  // largest |v − shift| / 127
 };
 
