@@ -52,14 +52,16 @@ SHOAL_TARGET_VNNI float pack_int8_row(const float* x, const float* shift, index_
     l1 = _mm512_add_ps(l1, magnitude);
     widest = _mm512_max_ps(widest, magnitude);
   }
-  const float largest = _mm512_reduce_max_ps(widest);
-  const __m512 inverse = _mm512_set1_ps(largest > 0.0f ? 127.0f / largest : 0.0f);
+  // The step of a row whose values are all tiny stays above 2⁻¹⁰⁰/127, where 127/step cannot
+  // overflow; |x − shift|/step ≤ 127 still.
+  const float largest = std::max(_mm512_reduce_max_ps(widest), 0x1p-100f);
+  const __m512 inverse = _mm512_set1_ps(127.0f / largest);
   const __m512i bias = _mm512_set1_epi32(signed_bytes ? 0 : 128);
   const index_t padded = (d + 3) / 4 * 4;
   for (index_t j = 0; j < padded; j += 16) {
     const __mmask16 valid = first_lanes(d - j);
     const __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + j), _mm512_maskz_loadu_ps(valid, shift + j));
-    // |a|·127/largest rounds to at most 127.
+    // |a|·127/largest rounds to at most 127 in magnitude.
     const __m512i q = _mm512_maskz_add_epi32(valid, _mm512_cvtps_epi32(_mm512_mul_ps(a, inverse)), bias);
     // Narrowed in a register: the narrowing store to memory is slow on AMD's Zen 4.
     _mm_mask_storeu_epi8(out + j, first_lanes(padded - j), _mm512_cvtepi32_epi8(q));

@@ -94,13 +94,76 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AssignNearest,
                                             ::testing::Values(Scoring::Auto, Scoring::Float, Scoring::Bf16,
                                                               Scoring::Int8)));
 
-class LowPrecisionKernel : public ::testing::TestWithParam<Precision> {};
+class LowPrecisionKernel : public ::testing::TestWithParam<Precision> {
+ protected:
+  void SetUp() override {
+    if (!has(GetParam() == Precision::Bf16 ? Scoring::Bf16 : Scoring::Int8)) {
+      GTEST_SKIP() << "this CPU lacks the kernel's instructions";
+    }
+  }
+
+  /// Every score add[j] − 2·x·c_j of X against C within its rounding bound of float64, and
+  /// the best two that the kernel keeps equal to those of the scores it writes.
+  static void expect_within_bounds(Precision precision, const Matrix<float>& X, const Matrix<float>& C,
+                                   const std::vector<float>& shift, const std::vector<float>& add) {
+    const index_t n = X.rows(), k = C.rows(), d = X.cols();
+    LowPrecisionRows rows;
+    std::vector<float> norms(n);
+    std::vector<Int8Side> sides(n);
+    rows.pack(precision, X.data(), d, n, d, shift.data(), norms.data(), sides.data());
+    const LowPrecisionCentroids centroids(precision, C, shift);
+    std::vector<float> tile(rows.rows() * k), first(rows.rows()), second(rows.rows());
+    std::vector<std::int32_t> index(rows.rows());
+    low_precision_scores(rows, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
+    const auto centred = [&](const Matrix<float>& M, index_t row) {
+      double sq = 0.0, largest = 0.0;
+      Int8Side side;
+      for (index_t t = 0; t < d; ++t) {
+        const double diff = std::fabs(static_cast<double>(M(row, t) - shift[t]));
+        sq += diff * diff;
+        side.l1 += diff;
+        largest = std::max(largest, diff);
+      }
+      side.step = static_cast<float>(largest) / 127.0f;
+      return std::pair{sq, side};
+    };
+    for (index_t i = 0; i < n; ++i) {
+      const auto [x_norm, x_side] = centred(X, i);
+      EXPECT_NEAR(norms[i], x_norm, 1e-5 * x_norm + 1e-30);  // float underflows below that
+      for (index_t j = 0; j < k; ++j) {
+        const auto [c_norm, c_side] = centred(C, j);
+        double dot = 0.0;
+        for (index_t t = 0; t < d; ++t) dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
+        const double product = std::sqrt(x_norm * c_norm);
+        // The dot product's bound, doubled, and the epilogue's rounding, as the assignment
+        // bounds them.
+        double bound = 0.0;
+        if (precision == Precision::Bf16) {
+          bound = 2.0 * (bf16_dot_error(d) * product + bf16_flush_error(d, std::sqrt(std::max(x_norm, c_norm)))) +
+                  (add[j] + 2.0 * product) * 0x1p-24;
+        } else {
+          const double widened = (std::sqrt(x_norm) + std::sqrt(static_cast<double>(d)) * x_side.step) *
+                                 (std::sqrt(c_norm) + std::sqrt(static_cast<double>(d)) * c_side.step);
+          bound = 2.0 * int8_dot_error(sides[i], c_side, product, d) + (2.0 * widened + add[j]) * 0x1p-20;
+        }
+        EXPECT_LE(std::abs(tile[i * k + j] - (add[j] - 2.0 * dot)), bound)
+            << "d " << d << " row " << i << " centroid " << j;
+      }
+      // The best two found in registers are those of the written scores.
+      const float* scores = tile.data() + i * k;
+      const auto lowest = std::min_element(scores, scores + k);
+      EXPECT_EQ(first[i], *lowest);
+      EXPECT_EQ(index[i], lowest - scores);
+      float runner_up = std::numeric_limits<float>::infinity();
+      for (index_t j = 0; j < k; ++j) {
+        if (j != lowest - scores) runner_up = std::min(runner_up, scores[j]);
+      }
+      EXPECT_EQ(second[i], runner_up) << "d " << d << " row " << i;
+    }
+  }
+};
 
 TEST_P(LowPrecisionKernel, RoundingStaysWithinItsBoundAndTheBestTwoAreTheScores) {
-  const Precision precision = GetParam();
-  if (!has(precision == Precision::Bf16 ? Scoring::Bf16 : Scoring::Int8)) {
-    GTEST_SKIP() << "this CPU lacks the kernel's instructions";
-  }
   shoal::detail::Rng rng(9);
   for (const index_t d : {1, 2, 3, 5, 17, 64, 301}) {
     const index_t n = 29, k = 45;
@@ -122,61 +185,29 @@ TEST_P(LowPrecisionKernel, RoundingStaysWithinItsBoundAndTheBestTwoAreTheScores)
     for (index_t j = 0; j < k; ++j) {
       for (index_t t = 0; t < d; ++t) C(j, t) = value(j * d + t + 3) + shift[t];
     }
-    LowPrecisionRows rows;
-    std::vector<float> norms(n);
-    std::vector<Int8Side> sides(n);
-    rows.pack(precision, X.data(), d, n, d, shift.data(), norms.data(), sides.data());
-    const LowPrecisionCentroids centroids(precision, C, shift);
     // Scores with ties: the added term takes few values.
     std::vector<float> add(k);
     for (index_t j = 0; j < k; ++j) add[j] = static_cast<float>(j % 3);
-    std::vector<float> tile(rows.rows() * k), first(rows.rows()), second(rows.rows());
-    std::vector<std::int32_t> index(rows.rows());
-    low_precision_scores(rows, centroids, add.data(), tile.data(), k, {first.data(), second.data(), index.data()});
-    const auto centred = [&](const Matrix<float>& M, index_t row) {
-      double sq = 0.0, largest = 0.0;
-      Int8Side side;
-      for (index_t t = 0; t < d; ++t) {
-        const double diff = std::fabs(static_cast<double>(M(row, t) - shift[t]));
-        sq += diff * diff;
-        side.l1 += diff;
-        largest = std::max(largest, diff);
-      }
-      side.step = static_cast<float>(largest) / 127.0f;
-      return std::pair{sq, side};
-    };
-    for (index_t i = 0; i < n; ++i) {
-      const auto [x_norm, x_side] = centred(X, i);
-      EXPECT_NEAR(norms[i], x_norm, 1e-5 * x_norm);
-      for (index_t j = 0; j < k; ++j) {
-        const auto [c_norm, c_side] = centred(C, j);
-        double dot = 0.0;
-        for (index_t t = 0; t < d; ++t) dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
-        const double product = std::sqrt(x_norm * c_norm);
-        double bound = 0.0;
-        if (precision == Precision::Bf16) {
-          bound = bf16_dot_error(d) * product + bf16_flush_error(d, std::sqrt(std::max(x_norm, c_norm)));
-        } else {
-          // The float epilogue, as the assignment bounds it.
-          const double widened = (std::sqrt(x_norm) + std::sqrt(static_cast<double>(d)) * x_side.step) *
-                                 (std::sqrt(c_norm) + std::sqrt(static_cast<double>(d)) * c_side.step);
-          bound = int8_dot_error(sides[i], c_side, product, d) + std::ldexp(widened + add[j], -21);
-        }
-        EXPECT_LE(std::abs(-0.5 * (tile[i * k + j] - add[j]) - dot), bound)
-            << "d " << d << " row " << i << " centroid " << j;
-      }
-      // The best two found in registers are those of the written scores.
-      const float* scores = tile.data() + i * k;
-      const auto lowest = std::min_element(scores, scores + k);
-      EXPECT_EQ(first[i], *lowest);
-      EXPECT_EQ(index[i], lowest - scores);
-      float runner_up = std::numeric_limits<float>::infinity();
-      for (index_t j = 0; j < k; ++j) {
-        if (j != lowest - scores) runner_up = std::min(runner_up, scores[j]);
-      }
-      EXPECT_EQ(second[i], runner_up) << "d " << d << " row " << i;
-    }
+    expect_within_bounds(GetParam(), X, C, shift, add);
   }
+}
+
+TEST_P(LowPrecisionKernel, RowsOfTinyValuesKeepTheirBound) {
+  // Rows near the shift: all subnormal, all tiny but normal, zero, and tiny beside large.
+  const index_t d = 20;
+  Matrix<float> X(4, d), C(7, d);
+  for (index_t t = 0; t < d; ++t) {
+    X(0, t) = (t % 2 == 0 ? 1.0f : -1.0f) * 1e-39f;
+    X(1, t) = 1e-30f * static_cast<float>(t + 1);
+    X(2, t) = 0.0f;
+    X(3, t) = t == 0 ? 1.0f : 1e-39f;
+  }
+  shoal::detail::Rng rng(4);
+  for (index_t j = 0; j < C.rows(); ++j) {
+    for (index_t t = 0; t < d; ++t) C(j, t) = static_cast<float>(rng.uniform() - 0.5);
+  }
+  // No added term, whose rounding would hide the dot products' errors.
+  expect_within_bounds(GetParam(), X, C, std::vector<float>(d, 0.0f), std::vector<float>(C.rows(), 0.0f));
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, LowPrecisionKernel, ::testing::Values(Precision::Bf16, Precision::Int8));
