@@ -171,12 +171,15 @@ struct Centroids {
   /// `mu`: μ, or empty for the SGEMM path; `sample`: rows of the data to choose the precision.
   Centroids(MatrixView<const float> C, std::span<const float> mu, MatrixView<const float> sample,
             Scoring scoring = Scoring::Auto)
-      : view(C), centre(scoring == Scoring::Float ? std::span<const float>{} : mu), norms(C.rows()) {
-    if (centre.empty()) {
+      : view(C), norms(C.rows()) {
+    const bool int8 = shoal::detail::kHasAvx512Vnni && C.cols() <= kInt8MaxDims;
+    const bool bf16 = shoal::detail::kHasAvx512Bf16;
+    if (mu.empty() || scoring == Scoring::Float || (scoring == Scoring::Auto && !int8 && !bf16)) {
       shoal::detail::row_sq_norms<float>(C, norms);
       norm_max = *std::max_element(norms.begin(), norms.end());
       return;
     }
+    centre = mu;
     for (index_t j = 0; j < C.rows(); ++j) {
       double sum = 0.0;
       for (index_t i = 0; i < C.cols(); ++i) {
@@ -186,13 +189,12 @@ struct Centroids {
       norms[j] = static_cast<float>(sum);
     }
     norm_max = *std::max_element(norms.begin(), norms.end());
-    const bool int8 = shoal::detail::kHasAvx512Vnni && C.cols() <= kInt8MaxDims;
     if (scoring == Scoring::Int8 || (scoring == Scoring::Auto && int8)) {
-      SHOAL_EXPECTS(int8, "this CPU has no AVX-512 VNNI");
+      SHOAL_EXPECTS(int8, "this CPU has no AVX-512 VNNI, or d is above ", kInt8MaxDims);
       low.emplace(Precision::Int8, C, centre);
-      if (scoring == Scoring::Int8 || !shoal::detail::kHasAvx512Bf16 || int8_pays(sample)) return;
+      if (scoring == Scoring::Int8 || !bf16 || int8_pays(sample)) return;
     }
-    SHOAL_EXPECTS(shoal::detail::kHasAvx512Bf16, "this CPU has no AVX-512 BF16");
+    SHOAL_EXPECTS(bf16, "this CPU has no AVX-512 BF16");
     low.emplace(Precision::Bf16, C, centre);
   }
 
