@@ -28,7 +28,7 @@ constexpr index_t kSumBlock = 4096;       // rows per partial sum of ordered_wei
 constexpr index_t kBoundBlock = 4096;     // points of the bounded pass between two centroid-sum updates
 constexpr index_t kBoundSample = 64;      // one point in this many tries the bounds before a pass
 constexpr index_t kMaxHalfGapK = 2048;    // the k × k half-gap test is skipped above this k
-constexpr index_t kFastMovers = 4;
+constexpr index_t kFastMovers = 4;        // centroids measured exactly when Hamerly's bound fails
 // int8 scores are used where their rounding bound is at most this many times bf16's (see
 // Centroids). Measured (10 iterations, 2 threads): int8 was faster at ratios 1.8 to 2.1
 // (blobs at d = 64, binary data at d = 200) and bf16 at 2.6 (sparse data, d = 300).
@@ -38,7 +38,7 @@ constexpr double kInt8Tolerance = 2.3;
 // do not depend on the thread count.
 constexpr index_t kSumRuns = 64;
 constexpr index_t kMinSumRunRows = 4096;
-constexpr index_t kSumRunBytes = index_t{64} << 20;        // centroids measured exactly when Hamerly's bound fails
+constexpr index_t kSumRunBytes = index_t{64} << 20;
 // Relative slack of every bound test: far above double rounding, far below any real gap.
 constexpr double kBoundSlack = 1e-9;
 
@@ -276,9 +276,9 @@ struct BlockScratch {
 };
 
 /// Assigns a block of rows: the scores of the block against all centroids into a tile (one
-/// SGEMM, or the bf16 kernel), then per row the best two scores; rows whose two best are
-/// within twice the rounding bound are decided in double over the centroids whose score is
-/// within that of the best.
+/// SGEMM, or a low-precision kernel that also keeps each row's best two), then per row the
+/// best two scores; rows whose two best are within twice the rounding bound are decided in
+/// double over the centroids scored within that bound of the best.
 void assign_block(const RowBlock& block, const Centroids& centroids, BlockScratch& scratch, RowResult* out) {
   const MatrixView<const float> C = centroids.view;
   const index_t k = C.rows(), d = C.cols();
