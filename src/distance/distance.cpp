@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
@@ -44,6 +46,45 @@ __attribute__((target("avx512f"))) double exact_sq_distance_avx512(const float* 
   _mm512_store_pd(partial, acc);
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
+
+/// out[lanes] = max(0, x_norm + y_norms − 2·dot), one row of sq_l2_few_avx512.
+__attribute__((target("avx512f"))) inline void finish_few(float* out, __mmask16 lanes, float x_norm, __m512 y_norms,
+                                                          __m512 dot) {
+  const __m512 sum = _mm512_fmadd_ps(dot, _mm512_set1_ps(-2.0f), _mm512_add_ps(_mm512_set1_ps(x_norm), y_norms));
+  _mm512_mask_storeu_ps(out, lanes, _mm512_max_ps(sum, _mm512_setzero_ps()));
+}
+
+/// sq_l2_tile for Y of at most 16 rows, without a GEMM: a GEMM packs the whole of X for so
+/// few columns, which costs more than the products. Y's columns sit in the lanes of one
+/// register; eight rows of X run at once, each dimension broadcast against it.
+__attribute__((target("avx512f"))) void sq_l2_few_avx512(MatrixView<const float> X, const float* x_norms,
+                                                         MatrixView<const float> Y, const float* y_norms, float* out,
+                                                         index_t ld) {
+  constexpr index_t kRows = 8;
+  const index_t d = X.cols(), m = Y.rows();
+  const auto lanes = static_cast<__mmask16>((1u << m) - 1u);
+  std::vector<float> columns(static_cast<std::size_t>(d * 16), 0.0f);  // Y transposed
+  for (index_t t = 0; t < m; ++t) {
+    for (index_t j = 0; j < d; ++j) columns[j * 16 + t] = Y(t, j);
+  }
+  const __m512 y_norm = _mm512_maskz_loadu_ps(lanes, y_norms);
+  index_t i = 0;
+  for (; i + kRows <= X.rows(); i += kRows) {
+    __m512 acc[kRows];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    for (index_t j = 0; j < d; ++j) {
+      const __m512 column = _mm512_loadu_ps(columns.data() + j * 16);
+#pragma GCC unroll 8
+      for (index_t r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(X(i + r, j)), column, acc[r]);
+    }
+    for (index_t r = 0; r < kRows; ++r) finish_few(out + (i + r) * ld, lanes, x_norms[i + r], y_norm, acc[r]);
+  }
+  for (; i < X.rows(); ++i) {
+    __m512 acc = _mm512_setzero_ps();
+    for (index_t j = 0; j < d; ++j) acc = _mm512_fmadd_ps(_mm512_set1_ps(X(i, j)), _mm512_loadu_ps(columns.data() + j * 16), acc);
+    finish_few(out + i * ld, lanes, x_norms[i], y_norm, acc);
+  }
+}
 SHOAL_AVX512_END
 
 }  // namespace
@@ -68,6 +109,9 @@ void sq_l2_tile(MatrixView<const T> X, const T* x_norms, MatrixView<const T> Y, 
                 T* out, index_t ld) {
   SHOAL_ASSERT(X.cols() == Y.cols() && ld >= Y.rows());
   if (X.rows() == 0 || Y.rows() == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (kHasAvx512 && Y.rows() <= 16) return sq_l2_few_avx512(X, x_norms, Y, y_norms, out, ld);
+  }
   gemm_abt(X.rows(), Y.rows(), X.cols(), T(-2), X.data(), X.stride(), Y.data(), Y.stride(), T(0),
            out, ld);
   for (index_t i = 0; i < X.rows(); ++i) {

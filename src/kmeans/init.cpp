@@ -54,22 +54,39 @@ class Potential {
     });
   }
 
-  /// Σ w·min(closest, D²(x, c)) for each row c of `candidates`, without adding them.
-  std::vector<double> potentials_with(MatrixView<const float> original) const {
+  /// Σ w·min(closest, D²(x, c)) for each row c of `candidates`, without adding them; keeps
+  /// the D² for add_candidate.
+  std::vector<double> potentials_with(MatrixView<const float> original) {
     const Matrix<float> candidates = conditioned(original);
     const index_t m = candidates.rows();
     std::vector<double> partial(blocks() * m, 0.0);
+    candidate_d2_.resize(static_cast<std::size_t>(X_.rows() * m));
     for_each_block(candidates, [&](index_t b, index_t begin, index_t rows, const float* tile) {
       for (index_t r = 0; r < rows; ++r) {
         const double w = weight_of(weights_, begin + r);
         for (index_t t = 0; t < m; ++t) partial[b * m + t] += w * std::min(closest_[begin + r], tile[r * m + t]);
       }
-    });
+    }, candidate_d2_.data());
     std::vector<double> total(m, 0.0);
     for (index_t b = 0; b < blocks(); ++b) {
       for (index_t t = 0; t < m; ++t) total[t] += partial[b * m + t];
     }
     return total;
+  }
+
+  /// add_centres with candidate t of the last potentials_with, from the D² it kept: one pass
+  /// over the data per step of k-means++ instead of two.
+  void add_candidate(index_t t) {
+    const index_t m = static_cast<index_t>(candidate_d2_.size()) / X_.rows();
+#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
+    for (index_t b = 0; b < blocks(); ++b) {
+      double sum = 0.0;
+      for (index_t i = b * kBlock; i < std::min(X_.rows(), (b + 1) * kBlock); ++i) {
+        closest_[i] = std::min(closest_[i], candidate_d2_[i * m + t]);
+        sum += weight_of(weights_, i) * closest_[i];
+      }
+      block_sums_[b] = sum;
+    }
   }
 
   [[nodiscard]] double total() const { return std::accumulate(block_sums_.begin(), block_sums_.end(), 0.0); }
@@ -102,21 +119,23 @@ class Potential {
   }
 
   /// Calls fn(b, begin, rows, tile) for every block b of rows of X, in parallel, with tile
-  /// holding D²(x, c) of the block's rows against every row c of `centres` ([rows × m]).
+  /// holding D²(x, c) of the block's rows against every row c of `centres` ([rows × m]); the
+  /// tiles are kept in `into` ([n × m]) when it is given.
   template <class Fn>
-  void for_each_block(MatrixView<const float> centres, Fn&& fn) const {
+  void for_each_block(MatrixView<const float> centres, Fn&& fn, float* into = nullptr) const {
     const index_t m = centres.rows();
     std::vector<float> c_norms(m);
     shoal::detail::row_sq_norms<float>(centres, c_norms);
 #pragma omp parallel num_threads(ctx_.threads())
     {
-      std::vector<float> tile(kBlock * m);
+      std::vector<float> scratch(into == nullptr ? kBlock * m : 0);
 #pragma omp for schedule(dynamic)
       for (index_t b = 0; b < blocks(); ++b) {
         const index_t begin = b * kBlock, rows = std::min(kBlock, X_.rows() - begin);
+        float* tile = into == nullptr ? scratch.data() : into + begin * m;
         shoal::detail::sq_l2_tile<float>(X_.view().row_range(begin, begin + rows), x_norms_.data() + begin, centres,
-                                         c_norms.data(), tile.data(), m);
-        fn(b, begin, rows, tile.data());
+                                         c_norms.data(), tile, m);
+        fn(b, begin, rows, tile);
       }
     }
   }
@@ -129,6 +148,7 @@ class Potential {
   std::vector<float> x_norms_;
   std::vector<float> closest_;
   std::vector<double> block_sums_;
+  std::vector<float> candidate_d2_;  // [n × m] of the last potentials_with
 };
 
 /// One index drawn with probability ∝ weight.
@@ -176,7 +196,7 @@ Matrix<float> init_plus_plus(const Context& ctx, MatrixView<const float> X, std:
     const std::vector<double> with = potential.potentials_with(candidates);
     const index_t best = std::min_element(with.begin(), with.end()) - with.begin();
     copy_row(X, candidate_rows[best], centres, c);
-    potential.add_centres(centres.view().row_range(c, c + 1));
+    potential.add_candidate(best);
     ctx.report_progress("init", static_cast<double>(c + 1) / static_cast<double>(k));
   }
   return centres;
