@@ -47,7 +47,10 @@ class Potential {
       double sum = 0.0;
       for (index_t r = 0; r < rows; ++r) {
         float& closest = closest_[begin + r];
-        closest = std::min(closest, *std::min_element(tile + r * m, tile + (r + 1) * m));
+        float nearest = closest;
+#pragma omp simd reduction(min : nearest)
+        for (index_t t = 0; t < m; ++t) nearest = std::min(nearest, tile[r * m + t]);
+        closest = nearest;
         sum += weight_of(weights_, begin + r) * closest;
       }
       block_sums_[b] = sum;
