@@ -175,7 +175,8 @@ void BM_Bf16DotPeak(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(sink);
   state.counters["GFLOP/s"] = benchmark::Counter(4.0 * 16 * 12.0 * kLoop * threads,
-                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
   state.counters["threads"] = threads;
 }
 BENCHMARK(BM_Bf16DotPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -208,7 +209,8 @@ void BM_LowPrecisionScores(benchmark::State& state, shoal::kmeans::detail::Preci
     benchmark::DoNotOptimize(tile.data());
   }
   state.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * d),
-                                               benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::kIs1000);
 }
 BENCHMARK_CAPTURE(BM_LowPrecisionScores, bf16, shoal::kmeans::detail::Precision::Bf16)
     ->Args({264, 256, 64})->Args({264, 1024, 128})->Unit(benchmark::kMicrosecond);

@@ -81,7 +81,9 @@ __attribute__((target("avx512f"))) void sq_l2_few_avx512(MatrixView<const float>
   }
   for (; i < X.rows(); ++i) {
     __m512 acc = _mm512_setzero_ps();
-    for (index_t j = 0; j < d; ++j) acc = _mm512_fmadd_ps(_mm512_set1_ps(X(i, j)), _mm512_loadu_ps(columns.data() + j * 16), acc);
+    for (index_t j = 0; j < d; ++j) {
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(X(i, j)), _mm512_loadu_ps(columns.data() + j * 16), acc);
+    }
     finish_few(out + i * ld, lanes, x_norms[i], y_norm, acc);
   }
 }

@@ -219,7 +219,9 @@ double int8_dot_error(const Int8Side& x, const Int8Side& c, double product, inde
 
 LowPrecisionCentroids::LowPrecisionCentroids(Precision precision_, MatrixView<const float> C,
                                              std::span<const float> shift)
-    : precision(precision_), rows(C.rows()), groups(precision_ == Precision::Bf16 ? (C.cols() + 1) / 2 : (C.cols() + 3) / 4) {
+    : precision(precision_),
+      rows(C.rows()),
+      groups(precision_ == Precision::Bf16 ? (C.cols() + 1) / 2 : (C.cols() + 3) / 4) {
   const index_t panel_count = (rows + kPanel - 1) / kPanel;
   panels.assign(static_cast<std::size_t>(panel_count * groups * kPanel), 0u);
   if (precision == Precision::Int8) {
@@ -260,7 +262,8 @@ void LowPrecisionRows::pack(Precision precision, const float* X, index_t stride,
       norms[r] = pack_int8_row(X + r * stride, shift, d, false, reinterpret_cast<std::uint8_t*>(row_.data()), sides[r]);
       steps_[r] = static_cast<float>(sides[r].step);
     }
-    std::uint32_t* group = packed_.data() + r / kLowPrecisionHeight * kLowPrecisionHeight * groups_ + r % kLowPrecisionHeight;
+    const index_t first_of_group = r / kLowPrecisionHeight * kLowPrecisionHeight;
+    std::uint32_t* group = packed_.data() + first_of_group * groups_ + r % kLowPrecisionHeight;
     for (index_t t = 0; t < groups_; ++t) group[t * kLowPrecisionHeight] = row_[t];
   }
 }

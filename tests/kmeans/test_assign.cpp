@@ -133,7 +133,9 @@ class LowPrecisionKernel : public ::testing::TestWithParam<Precision> {
       for (index_t j = 0; j < k; ++j) {
         const auto [c_norm, c_side] = centred(C, j);
         double dot = 0.0;
-        for (index_t t = 0; t < d; ++t) dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
+        for (index_t t = 0; t < d; ++t) {
+          dot += (static_cast<double>(X(i, t)) - shift[t]) * (static_cast<double>(C(j, t)) - shift[t]);
+        }
         const double product = std::sqrt(x_norm * c_norm);
         // The dot product's bound, doubled, and the epilogue's rounding, as the assignment
         // bounds them.
@@ -173,7 +175,9 @@ TEST_P(LowPrecisionKernel, RoundingStaysWithinItsBoundAndTheBestTwoAreTheScores)
     // one large value per row makes the int8 steps coarse.
     const auto value = [&](index_t at) {
       const double sign = rng.uniform() < 0.5 ? -1.0 : 1.0;
-      if (at % 7 == 0) return static_cast<float>(sign * std::ldexp(1.0 + 1.0 / 256 + 1.0 / 65536, static_cast<int>(at % 5)));
+      if (at % 7 == 0) {
+        return static_cast<float>(sign * std::ldexp(1.0 + 1.0 / 256 + 1.0 / 65536, static_cast<int>(at % 5)));
+      }
       if (at % 11 == 0) return static_cast<float>(sign * 1e-40);
       if (at % 13 == 0) return static_cast<float>(sign * 100.0);
       return static_cast<float>(sign * 10.0 * rng.uniform());
