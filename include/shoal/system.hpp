@@ -39,6 +39,12 @@ struct CudaStatus {
   std::string message;          ///< why no device is usable, when `devices` is empty
 };
 
+/// The vector extensions of this CPU that shoal's CPU kernels use, e.g. "AVX-512 with BF16
+/// and VNNI", or "portable" (no AVX-512, or the SHOAL_NO_AVX512 environment variable set).
+/// k-means scores centroids in 8-bit integers with VNNI and in bf16 with BF16, else with a
+/// float GEMM (docs/kmeans.md); the labels are the same on every path.
+[[nodiscard]] std::string cpu_kernels();
+
 /// Version string, e.g. "0.1.0".
 [[nodiscard]] std::string version();
 [[nodiscard]] BuildInfo build_info();

@@ -35,8 +35,8 @@ void print_info() {
   } else {
     std::printf("CUDA backend: not compiled\n");
   }
-  std::printf("BLAS: %s\nOpenMP: %d, %d CPU threads\n", build.blas.c_str(), build.openmp,
-              Context(Backend::Cpu).threads());
+  std::printf("BLAS: %s\nOpenMP: %d, %d CPU threads\nCPU kernels: %s\n", build.blas.c_str(), build.openmp,
+              Context(Backend::Cpu).threads(), cpu_kernels().c_str());
   const CudaStatus& cuda = cuda_status();
   if (cuda.compiled) {
     std::printf("CUDA runtime %s, driver %s\n", cuda_version(cuda.runtime_version).c_str(),

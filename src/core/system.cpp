@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/check.hpp"
+#include "core/simd.hpp"
 
 // Set by src/CMakeLists.txt.
 #ifndef SHOAL_VERSION
@@ -13,6 +14,14 @@
 namespace shoal {
 
 std::string version() { return SHOAL_VERSION; }
+
+std::string cpu_kernels() {
+  if (!detail::kHasAvx512) return "portable";
+  std::string extensions;
+  if (detail::kHasAvx512Bf16) extensions = "BF16";
+  if (detail::kHasAvx512Vnni) extensions += extensions.empty() ? "VNNI" : " and VNNI";
+  return extensions.empty() ? "AVX-512" : "AVX-512 with " + extensions;
+}
 
 BuildInfo build_info() {
   BuildInfo info;

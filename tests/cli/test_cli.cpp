@@ -21,6 +21,7 @@ TEST(Cli, VersionAndInfo) {
   const test::CommandResult info = run_shoal("info");
   EXPECT_EQ(info.exit_code, 0) << info.err;
   EXPECT_NE(info.out.find("CUDA backend"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("CPU kernels: "), std::string::npos) << info.out;
   EXPECT_TRUE(info.out.find("devices: ") != std::string::npos || info.out.find("device 0: ") != std::string::npos)
       << info.out;
 }
