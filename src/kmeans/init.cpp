@@ -19,6 +19,7 @@ using shoal::detail::philox4x32;
 using shoal::detail::Rng;
 
 constexpr index_t kBlock = 1024;  // rows per block of the potential: fixed, for determinism
+constexpr index_t kFewCentres = 16;  // more new centres at once go through the assignment
 constexpr std::uint64_t kPerPointStreams = std::uint64_t{1} << 63;
 
 double weight_of(std::span<const float> weights, index_t i) { return weights.empty() ? 1.0 : weights[i]; }
@@ -40,9 +41,26 @@ class Potential {
   }
 
   /// closest = min(closest, D²(x, c)) over the rows c of `centres` (rows of the caller's X).
+  /// Many centres at once (k-means||'s rounds) go through the nearest-centroid assignment,
+  /// whose low-precision scores and exact checks beat a float GEMM of every distance.
   void add_centres(MatrixView<const float> original) {
     const Matrix<float> centres = conditioned(original);
     const index_t m = centres.rows();
+    if (m > kFewCentres) {
+      std::vector<std::int32_t> nearest(X_.rows(), -1);
+      std::vector<double> distances(X_.rows());
+      assign_nearest_cpu(ctx_, X_, x_norms_.data(), centres, nearest.data(), distances.data());
+#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
+      for (index_t b = 0; b < blocks(); ++b) {
+        double sum = 0.0;
+        for (index_t i = b * kBlock; i < std::min(X_.rows(), (b + 1) * kBlock); ++i) {
+          closest_[i] = std::min(closest_[i], static_cast<float>(distances[i]));
+          sum += weight_of(weights_, i) * closest_[i];
+        }
+        block_sums_[b] = sum;
+      }
+      return;
+    }
     for_each_block(centres, [&](index_t b, index_t begin, index_t rows, const float* tile) {
       double sum = 0.0;
       for (index_t r = 0; r < rows; ++r) {
