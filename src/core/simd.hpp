@@ -1,6 +1,9 @@
 #pragma once
 // x86 vector extensions: which the CPU has (read once), and the pragmas around AVX-512 code.
 
+#include <immintrin.h>
+
+#include <cstdint>
 #include <cstdlib>
 
 namespace shoal::detail {
@@ -19,6 +22,11 @@ inline const bool kHasAvx512Bf16 = kHasAvx512 && __builtin_cpu_supports("avx512b
 /// Whether to run the AVX-512 VNNI kernels: as kHasAvx512, and the CPU has AVX512_VNNI, BW and VL.
 inline const bool kHasAvx512Vnni = kHasAvx512 && __builtin_cpu_supports("avx512vnni") != 0 &&
                                    __builtin_cpu_supports("avx512bw") != 0 && __builtin_cpu_supports("avx512vl") != 0;
+
+/// Lanes [0, count) of a 16-lane AVX-512 mask (none when count ≤ 0, all from 16 on).
+inline __mmask16 first_lanes(std::int64_t count) {
+  return static_cast<__mmask16>(count >= 16 ? 0xffffu : count <= 0 ? 0u : (1u << count) - 1u);
+}
 
 }  // namespace shoal::detail
 

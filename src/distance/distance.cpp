@@ -62,7 +62,7 @@ __attribute__((target("avx512f"))) void sq_l2_few_avx512(MatrixView<const float>
                                                          index_t ld) {
   constexpr index_t kRows = 8;
   const index_t d = X.cols(), m = Y.rows();
-  const auto lanes = static_cast<__mmask16>((1u << m) - 1u);
+  const __mmask16 lanes = first_lanes(m);
   std::vector<float> columns(static_cast<std::size_t>(d * 16), 0.0f);  // Y transposed
   for (index_t t = 0; t < m; ++t) {
     for (index_t j = 0; j < d; ++j) columns[j * 16 + t] = Y(t, j);

@@ -72,7 +72,7 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
     m1 = _mm512_min_ps(m1, x);
   }
-  const auto tail = static_cast<__mmask16>((1u << (k - j)) - 1u);
+  const __mmask16 tail = shoal::detail::first_lanes(k - j);
   if (tail != 0) {
     const __m512 x = _mm512_mask_loadu_ps(inf, tail, v + j);
     m2 = _mm512_min_ps(m2, _mm512_max_ps(m1, x));
@@ -88,7 +88,7 @@ __attribute__((target("avx512f"))) BestTwo best_two_avx512(const float* v, index
           : std::min(_mm512_reduce_min_ps(m2), _mm512_reduce_min_ps(_mm512_mask_blend_ps(at_first, m1, inf)));
   const __m512 target = _mm512_set1_ps(first);
   for (j = 0; j < k; j += 16) {
-    const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
+    const __mmask16 valid = shoal::detail::first_lanes(k - j);
     const __m512 x = _mm512_maskz_loadu_ps(valid, v + j);
     const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, x, target, _CMP_EQ_OQ);
     if (hit != 0) return {first, second, j + __builtin_ctz(hit)};
@@ -101,7 +101,7 @@ __attribute__((target("avx512f"))) void at_most_avx512(const float* v, index_t k
                                                       std::vector<index_t>& out) {
   const __m512 bound = _mm512_set1_ps(limit);
   for (index_t j = 0; j < k; j += 16) {
-    const auto valid = static_cast<__mmask16>(k - j >= 16 ? 0xffffu : (1u << (k - j)) - 1u);
+    const __mmask16 valid = shoal::detail::first_lanes(k - j);
     for (auto hit = static_cast<unsigned>(_mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, v + j), bound,
                                                                    _CMP_LE_OQ));
          hit != 0; hit &= hit - 1) {

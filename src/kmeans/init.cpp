@@ -50,15 +50,7 @@ class Potential {
       std::vector<std::int32_t> nearest(X_.rows(), -1);
       std::vector<double> distances(X_.rows());
       assign_nearest_cpu(ctx_, X_, x_norms_.data(), centres, nearest.data(), distances.data());
-#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
-      for (index_t b = 0; b < blocks(); ++b) {
-        double sum = 0.0;
-        for (index_t i = b * kBlock; i < std::min(X_.rows(), (b + 1) * kBlock); ++i) {
-          closest_[i] = std::min(closest_[i], static_cast<float>(distances[i]));
-          sum += weight_of(weights_, i) * closest_[i];
-        }
-        block_sums_[b] = sum;
-      }
+      lower_closest([&](index_t i) { return static_cast<float>(distances[i]); });
       return;
     }
     for_each_block(centres, [&](index_t b, index_t begin, index_t rows, const float* tile) {
@@ -99,15 +91,7 @@ class Potential {
   /// over the data per step of k-means++ instead of two.
   void add_candidate(index_t t) {
     const index_t m = static_cast<index_t>(candidate_d2_.size()) / X_.rows();
-#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
-    for (index_t b = 0; b < blocks(); ++b) {
-      double sum = 0.0;
-      for (index_t i = b * kBlock; i < std::min(X_.rows(), (b + 1) * kBlock); ++i) {
-        closest_[i] = std::min(closest_[i], candidate_d2_[i * m + t]);
-        sum += weight_of(weights_, i) * closest_[i];
-      }
-      block_sums_[b] = sum;
-    }
+    lower_closest([&](index_t i) { return candidate_d2_[i * m + t]; });
   }
 
   [[nodiscard]] double total() const { return std::accumulate(block_sums_.begin(), block_sums_.end(), 0.0); }
@@ -132,6 +116,20 @@ class Potential {
 
  private:
   [[nodiscard]] index_t blocks() const { return static_cast<index_t>(block_sums_.size()); }
+
+  /// closest[i] = min(closest[i], d2(i)) for every point, and the block sums anew.
+  template <class D2>
+  void lower_closest(const D2& d2) {
+#pragma omp parallel for schedule(dynamic) num_threads(ctx_.threads())
+    for (index_t b = 0; b < blocks(); ++b) {
+      double sum = 0.0;
+      for (index_t i = b * kBlock; i < std::min(X_.rows(), (b + 1) * kBlock); ++i) {
+        closest_[i] = std::min(closest_[i], d2(i));
+        sum += weight_of(weights_, i) * closest_[i];
+      }
+      block_sums_[b] = sum;
+    }
+  }
 
   /// (x − shift)·2^exponent for every row: the same float operations for a point and for a
   /// centre taken from it, so its own D² is exactly 0.

@@ -17,9 +17,7 @@ constexpr index_t kPanel = 32;  // centroids per panel: two vectors of 16 lanes
 // |v − step·q| ≤ step·kHalfStep per int8 value: half a step, and the float scale's rounding.
 constexpr double kHalfStep = 0.5 + 1.0 / 16384;
 
-__mmask16 first_lanes(index_t count) {
-  return static_cast<__mmask16>(count >= 16 ? 0xffffu : count <= 0 ? 0u : (1u << count) - 1u);
-}
+using shoal::detail::first_lanes;
 
 SHOAL_AVX512_BEGIN
 /// Writes the bf16 pairs of x − shift (zero-padded to ⌈d/2⌉ pairs); returns ‖x − shift‖² of

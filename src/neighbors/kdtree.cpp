@@ -15,6 +15,8 @@
 namespace shoal::neighbors::detail {
 namespace {
 
+using shoal::detail::first_lanes;
+
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
 /// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
@@ -78,11 +80,6 @@ float box_box_sq_distance_portable(const float* low_a, const float* high_a, cons
   return sum;
 }
 
-/// Lanes [0, count) of a 16-lane mask (none when count ≤ 0).
-inline __mmask16 lanes(index_t count) {
-  return static_cast<__mmask16>(count >= 16 ? 0xffffu : count <= 0 ? 0u : (1u << count) - 1u);
-}
-
 SHOAL_AVX512_BEGIN
 /// The same four on AVX-512: sixteen points (or dimensions) per register. The column versions
 /// keep one sum per register of points in flight together, so that the adds do not wait on
@@ -99,8 +96,8 @@ __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(cons
                                                                             index_t count, index_t d, const float* x,
                                                                             float* out, float limit) {
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-  const __mmask16 valid0 = lanes(count), valid1 = lanes(count - 16), valid2 = lanes(count - 32),
-                  valid3 = lanes(count - 48);
+  const __mmask16 valid0 = first_lanes(count), valid1 = first_lanes(count - 16), valid2 = first_lanes(count - 32),
+                  valid3 = first_lanes(count - 48);
   for (index_t j = 0; j < d; ++j) {
     const __m512 q = _mm512_set1_ps(x[j]);
     const float* column = columns + j * stride;
@@ -129,8 +126,8 @@ __attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const flo
                                                                        index_t count, index_t d, const float* low,
                                                                        const float* high, float* out) {
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-  const __mmask16 valid0 = lanes(count), valid1 = lanes(count - 16), valid2 = lanes(count - 32),
-                  valid3 = lanes(count - 48);
+  const __mmask16 valid0 = first_lanes(count), valid1 = first_lanes(count - 16), valid2 = first_lanes(count - 32),
+                  valid3 = first_lanes(count - 48);
   for (index_t j = 0; j < d; ++j) {
     const __m512 lo = _mm512_set1_ps(low[j]), hi = _mm512_set1_ps(high[j]);
     const float* column = columns + j * stride;
@@ -153,7 +150,7 @@ __attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low
                                                                 index_t d) {
   __m512 sum = _mm512_setzero_ps();
   for (index_t j = 0; j < d; j += 16) {
-    const __mmask16 valid = lanes(d - j);
+    const __mmask16 valid = first_lanes(d - j);
     const __m512 q = _mm512_maskz_loadu_ps(valid, x + j);
     const __m512 gap = _mm512_max_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low + j), q),
                                                    _mm512_sub_ps(q, _mm512_maskz_loadu_ps(valid, high + j))),
@@ -167,7 +164,7 @@ __attribute__((target("avx512f"))) float box_box_sq_distance_avx512(const float*
                                                                     const float* low_b, const float* high_b, index_t d) {
   __m512 sum = _mm512_setzero_ps();
   for (index_t j = 0; j < d; j += 16) {
-    const __mmask16 valid = lanes(d - j);
+    const __mmask16 valid = first_lanes(d - j);
     const __m512 gap = _mm512_max_ps(
         _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_a + j), _mm512_maskz_loadu_ps(valid, high_b + j)),
                       _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_b + j), _mm512_maskz_loadu_ps(valid, high_a + j))),
