@@ -101,6 +101,9 @@ struct Result {
   /// varies a little from run to run (searches tighten each other's bounds in the order they
   /// finish); the tree does not.
   index_t exact_searches = 0;
+  /// Pairs of point groups whose lightest edge the MST found by a sweep instead, in the rounds
+  /// where whole clusters join (see docs/hdbscan.md).
+  index_t pair_sweeps = 0;
   StageSeconds seconds;
 };
 

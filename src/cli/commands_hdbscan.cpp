@@ -86,6 +86,7 @@ void run_hdbscan(HdbscanOptions& options) {
     report["knn_index"] = std::string(neighbors::to_string(result.knn_index));
     report["neighbors"] = result.neighbors;
     report["exact_searches"] = result.exact_searches;
+    report["pair_sweeps"] = result.pair_sweeps;
     report["seconds"] = {{"load", load_seconds}, {"knn", result.seconds.knn}, {"core", result.seconds.core},
                          {"mst", result.seconds.mst}, {"condense", result.seconds.condense},
                          {"select", result.seconds.select}, {"write", write_seconds}, {"total", clock.seconds()}};

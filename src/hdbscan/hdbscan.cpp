@@ -66,6 +66,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   const detail::Reachability reach{data, knn, core, params.alpha};
   detail::MstOutcome mst = params.approximate ? detail::approximate_mst(ctx, reach) : detail::exact_mst(ctx, reach);
   result.exact_searches = mst.exact_searches;
+  result.pair_sweeps = mst.pair_sweeps;
   result.seconds.mst = stage.lap();
 
   ctx.report_progress("condense", 0.0);

@@ -8,8 +8,12 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <functional>
+#include <optional>
+#include <tuple>
 #include <span>
 
+#include "core/blas.hpp"
 #include "core/check.hpp"
 #include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
@@ -189,10 +193,246 @@ class ReachSearch {
   std::vector<index_t> leaves_;
 };
 
+/// Fixed groups of points, "pieces" (the components of the round that took them), and what bounds
+/// the distances between two pieces: for p in P, q in Q and u the unit vector from P's centroid
+/// μ_P toward Q's μ_Q at distance L, d(p, q) ≥ ⟨q − p, u⟩ = L − ⟨p − μ_P, u⟩ − ⟨q − μ_Q, −u⟩: the
+/// distance between the centroids less how far p reaches toward Q and q toward P. Few points of a
+/// compact cluster reach far toward another, so the lightest edge between two such pieces is
+/// found by sweeping the few that do, farthest-reaching first (a bichromatic closest pair),
+/// instead of every point of a cluster searching the tree for an edge out: the costly Borůvka
+/// rounds are those in which whole clusters join.
+class Pieces {
+ public:
+  /// Pieces are taken, where the options allow sweeps in X's dimension, when the components are
+  /// at most this many (the pair tables hold count² entries) and at most kMaxWork / d
+  /// (measuring them costs n · count · d), ...
+  static constexpr index_t kMaxCount = 512;
+  static constexpr index_t kMaxWork = 8192;
+  /// ... hold this many points on average (sweeps pay off for clusters, not for the small
+  /// components that the tree's searches join cheaply), ...
+  static constexpr index_t kMinAverageSize = 256;
+
+  /// ... and at least one point in 64 may have to search the tree (`candidates` counts them;
+  /// called only when the other conditions hold): rounds with fewer are cheap.
+  template <class CountCandidates>
+  [[nodiscard]] static bool worth_taking(MatrixView<const float> X, const MstOptions& options, std::size_t components,
+                                         CountCandidates&& candidates) {
+    const auto c = static_cast<index_t>(components);
+    return X.cols() >= options.sweep_min_dimensions && c <= kMaxCount && c * X.cols() <= kMaxWork &&
+           c * kMinAverageSize <= X.rows() && candidates() * 64 >= X.rows();
+  }
+
+  struct Scratch {
+    std::vector<double> direction;
+    std::vector<std::pair<double, index_t>> from, to;  // (reach, point), farthest first
+  };
+
+  /// The pieces are the groups members[starts[g] .. starts[g + 1]) for g in `groups`.
+  Pieces(const Context& ctx, MatrixView<const float> X, const std::vector<index_t>& members,
+         const std::vector<index_t>& starts, const std::vector<index_t>& groups)
+      : X_(X), count_(static_cast<index_t>(groups.size())), d_(X.cols()), members_(members),
+        centroid_(static_cast<std::size_t>(count_ * d_), 0.0), radius_(count_, 0.0),
+        length_(static_cast<std::size_t>(count_ * count_)),
+        reach_toward_(static_cast<std::size_t>(count_ * count_), -kInfinity) {
+    begin_.reserve(groups.size() + 1);
+    for (const index_t g : groups) begin_.push_back(starts[g]);
+    begin_.push_back(starts[groups.back() + 1]);
+    for (index_t g = 0; g + 1 < static_cast<index_t>(groups.size()); ++g) {
+      SHOAL_ASSERT(starts[groups[g] + 1] == starts[groups[g + 1]], "pieces must be consecutive groups");
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(ctx.threads())
+    for (index_t g = 0; g < count_; ++g) {
+      double* mu = centroid_.data() + g * d_;
+      for (index_t at = begin_[g]; at < begin_[g + 1]; ++at) {
+        for (index_t j = 0; j < d_; ++j) mu[j] += X(members_[at], j);
+      }
+      for (index_t j = 0; j < d_; ++j) mu[j] /= static_cast<double>(size(g));
+    }
+    measure_reach(ctx);
+  }
+
+  [[nodiscard]] index_t count() const { return count_; }
+  /// A member of piece g: all of them lie in one component.
+  [[nodiscard]] index_t member(index_t g) const { return members_[begin_[g]]; }
+
+  /// Lower bound of the distance between any point of a and any point of b.
+  [[nodiscard]] double floor(index_t a, index_t b) const {
+    return length_[a * count_ + b] - reach_toward_[a * count_ + b] - reach_toward_[b * count_ + a] - margin(a, b);
+  }
+
+  /// Lowers `best` to the lightest edge between pieces a and b, if lighter. Returns false, with
+  /// `best` lowered only by edges it did find, when the projections leave more than a few
+  /// pairs per point in doubt: the pieces are not compact enough for a sweep.
+  bool sweep(index_t a, index_t b, const Reachability& reach, std::size_t budget_per_point, Edge& best,
+             Scratch& scratch) const {
+    const double length = length_[a * count_ + b], slack = margin(a, b);
+    if (!(length > 0.0)) return false;
+    auto& [u, from, to] = scratch;
+    u.resize(d_);
+    direction(a, b, u.data());
+    const auto reaching = [&](index_t g, double sign, double other_reach,
+                              std::vector<std::pair<double, index_t>>& out) {
+      // Points of g that could end an edge lighter than best: reach toward the other piece
+      // long enough, and a core distance below best.
+      out.clear();
+      const double* mu = centroid_.data() + g * d_;
+      for (index_t at = begin_[g]; at < begin_[g + 1]; ++at) {
+        const index_t p = members_[at];
+        if (reach.core[p] > best.weight) continue;
+        const float* x = X_.row(p);
+        double along = 0.0;
+        for (index_t j = 0; j < d_; ++j) along += (x[j] - mu[j]) * u[j];
+        along *= sign;
+        if (length - along - other_reach - slack <= best.weight * reach.alpha) out.emplace_back(along, p);
+      }
+      std::sort(out.begin(), out.end(), std::greater<>());
+    };
+    reaching(a, 1.0, reach_toward_[b * count_ + a], from);
+    reaching(b, -1.0, reach_toward_[a * count_ + b], to);
+    std::size_t budget = budget_per_point * static_cast<std::size_t>(size(a) + size(b));
+    for (const auto& [reach_p, p] : from) {
+      if (to.empty() || length - reach_p - to.front().first - slack > best.weight * reach.alpha) break;
+      for (const auto& [reach_q, q] : to) {
+        if (length - reach_p - reach_q - slack > best.weight * reach.alpha) break;
+        if (std::max(reach.core[p], reach.core[q]) > best.weight) continue;
+        if (budget-- == 0) return false;
+        const double weight =
+            std::max({reach.core[p], reach.core[q],
+                      std::sqrt(shoal::detail::exact_sq_distance(X_.row(p), X_.row(q), d_)) / reach.alpha});
+        best = std::min(best, make_edge(weight, p, q));
+      }
+    }
+    return true;
+  }
+
+ private:
+  [[nodiscard]] index_t size(index_t g) const { return begin_[g + 1] - begin_[g]; }
+
+  /// The unit vector from a's centroid toward b's. It is exactly the negative of b's toward a's:
+  /// the difference, the norm and the quotients round alike.
+  double direction(index_t a, index_t b, double* u) const {
+    double sum = 0.0;
+    for (index_t j = 0; j < d_; ++j) {
+      u[j] = centroid_[b * d_ + j] - centroid_[a * d_ + j];
+      sum += u[j] * u[j];
+    }
+    const double length = std::sqrt(sum);
+    for (index_t j = 0; j < d_; ++j) u[j] = length > 0.0 ? u[j] / length : 0.0;
+    return length;
+  }
+
+  /// The rounding of the projections is a few units in the last place of the norms involved; a
+  /// billionth of them covers it many times over.
+  [[nodiscard]] double margin(index_t a, index_t b) const {
+    return 1e-9 * (length_[a * count_ + b] + radius_[a] + radius_[b]);
+  }
+
+  /// length_, radius_ and reach_toward_: every point's reach toward every other piece, as one
+  /// product per block of points (centred) by the piece's directions.
+  void measure_reach(const Context& ctx) {
+    constexpr index_t kBlock = 256;
+    std::vector<std::array<index_t, 3>> blocks;  // piece, first, last
+    for (index_t g = 0; g < count_; ++g) {
+      for (index_t at = begin_[g]; at < begin_[g + 1]; at += kBlock) {
+        blocks.push_back({g, at, std::min(at + kBlock, begin_[g + 1])});
+      }
+    }
+    for (index_t g = 0; g < count_; ++g) {
+      std::vector<double> u(d_);
+      for (index_t h = 0; h < count_; ++h) length_[g * count_ + h] = direction(g, h, u.data());
+    }
+#pragma omp parallel num_threads(ctx.threads())
+    {
+      std::vector<double> U(static_cast<std::size_t>(count_ * d_)), block(static_cast<std::size_t>(kBlock * d_)),
+          along(static_cast<std::size_t>(kBlock * count_)), widest(count_, 0.0),
+          toward(static_cast<std::size_t>(count_ * count_), -kInfinity);
+      index_t directions_of = -1;
+#pragma omp for schedule(dynamic)
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const auto [g, first, last] = blocks[i];
+        if (g != directions_of) {
+          for (index_t h = 0; h < count_; ++h) direction(g, h, U.data() + h * d_);
+          directions_of = g;
+        }
+        const index_t m = last - first;
+        for (index_t row = 0; row < m; ++row) {
+          const float* x = X_.row(members_[first + row]);
+          double sum = 0.0;
+          for (index_t j = 0; j < d_; ++j) {
+            block[row * d_ + j] = x[j] - centroid_[g * d_ + j];
+            sum += block[row * d_ + j] * block[row * d_ + j];
+          }
+          widest[g] = std::max(widest[g], std::sqrt(sum));
+        }
+        shoal::detail::gemm_abt(m, count_, d_, 1.0, block.data(), d_, U.data(), d_, 0.0, along.data(), count_);
+        for (index_t row = 0; row < m; ++row) {
+          for (index_t h = 0; h < count_; ++h) {
+            toward[g * count_ + h] = std::max(toward[g * count_ + h], along[row * count_ + h]);
+          }
+        }
+      }
+#pragma omp critical
+      {
+        for (std::size_t i = 0; i < toward.size(); ++i) reach_toward_[i] = std::max(reach_toward_[i], toward[i]);
+        for (index_t g = 0; g < count_; ++g) radius_[g] = std::max(radius_[g], widest[g]);
+      }
+    }
+  }
+
+  MatrixView<const float> X_;
+  index_t count_, d_;
+  std::vector<index_t> members_;       // the points, grouped by piece
+  std::vector<index_t> begin_;         // piece g is members_[begin_[g] .. begin_[g + 1])
+  std::vector<double> centroid_;       // [count × d]
+  std::vector<double> radius_;         // the farthest member from the centroid
+  std::vector<double> length_;         // [count × count] distances between centroids
+  std::vector<double> reach_toward_;   // [a × count + b]: max over p in a of ⟨p − μ_a, u_ab⟩
+};
+
+/// Each component's lightest edge out, by sweeping pairs of pieces (one of the component's, one
+/// of another's), nearest pairs first, until the next pair's floor passes the best edge found.
+/// Lowers chosen[r]; clears search[r] unless component r's sweeps gave up.
+void sweep_components(const Context& ctx, const Pieces& pieces, const Reachability& reach,
+                      const std::vector<index_t>& owner, std::size_t budget, std::vector<Edge>& chosen,
+                      std::vector<char>& search, MstOutcome& outcome) {
+  const auto components = static_cast<index_t>(chosen.size());
+  index_t sweeps = 0, given_up = 0;
+#pragma omp parallel num_threads(ctx.threads()) reduction(+ : sweeps, given_up)
+  {
+    std::vector<std::tuple<double, index_t, index_t>> pairs;
+    Pieces::Scratch scratch;
+#pragma omp for schedule(dynamic, 8)
+    for (index_t r = 0; r < components; ++r) {
+      pairs.clear();
+      const double reach_limit = chosen[r].weight * reach.alpha;  // pairs beyond cannot lower it
+      for (index_t a = 0; a < pieces.count(); ++a) {
+        if (owner[a] != r) continue;
+        for (index_t b = 0; b < pieces.count(); ++b) {
+          const double floor = pieces.floor(a, b);
+          if (owner[b] != r && floor <= reach_limit) pairs.emplace_back(floor, a, b);
+        }
+      }
+      std::sort(pairs.begin(), pairs.end());
+      search[r] = 0;
+      for (const auto& [floor, a, b] : pairs) {
+        if (floor > chosen[r].weight * reach.alpha) break;
+        ++sweeps;
+        if (!pieces.sweep(a, b, reach, budget, chosen[r], scratch)) {
+          ++given_up;
+          search[r] = 1;
+          break;
+        }
+      }
+    }
+  }
+  outcome.pair_sweeps += sweeps;
+  outcome.sweeps_given_up += given_up;
+}
+
 /// Borůvka rounds from the components of `joined` (which already holds `edges`) until one
 /// component remains. With `use_lists`, kNN lists propose (and may certify) edges first.
-index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges,
-                bool use_lists) {
+void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& options, bool use_lists,
+             UnionFind& joined, std::vector<Edge>& edges, MstOutcome& outcome) {
   const index_t n = reach.X.rows(), k = reach.knn.k;
   const neighbors::detail::KdTree kdtree(reach.X);
   ReachSearch tree(kdtree, reach);
@@ -204,6 +444,7 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
   std::vector<Edge> known(n);
   std::vector<double> lower(n, 0.0);
   index_t searches = 0;
+  std::optional<Pieces> pieces;
   for (;;) {
     for (index_t p = 0; p < n; ++p) component[p] = joined.find(p);
     // Members of each component, grouped by root, in index order (a counting sort).
@@ -252,8 +493,23 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
       const index_t c = roots[r];
       slot[c] = static_cast<index_t>(r);
       for (index_t at = starts[c]; at < starts[c + 1]; ++at) chosen[r] = std::min(chosen[r], proposal[members[at]]);
-      bound[r].store(chosen[r].weight, std::memory_order_relaxed);
     }
+    // Once pieces are taken, sweeps find the components' lightest edges out; only components
+    // whose sweeps gave up search the tree below.
+    std::vector<char> search(roots.size(), 1);
+    if (!pieces && Pieces::worth_taking(reach.X, options, roots.size(), [&] {
+          index_t candidates = 0;  // points that may have to search
+          for (index_t p = 0; p < n; ++p) candidates += reach_floor[p] <= chosen[slot[component[p]]].weight;
+          return candidates;
+        })) {
+      pieces.emplace(ctx, reach.X, members, starts, roots);
+    }
+    if (pieces) {
+      std::vector<index_t> owner(pieces->count());
+      for (index_t g = 0; g < pieces->count(); ++g) owner[g] = slot[component[pieces->member(g)]];
+      sweep_components(ctx, *pieces, reach, owner, options.sweep_budget, chosen, search, outcome);
+    }
+    for (std::size_t r = 0; r < roots.size(); ++r) bound[r].store(chosen[r].weight, std::memory_order_relaxed);
     std::array<std::mutex, 64> locks;  // component r's best is guarded by locks[r % 64]
     // Leaves near a border first: their edges tighten the bounds that prune the others. The
     // points of a leaf that may still beat their component's best search together.
@@ -266,7 +522,8 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
         const auto& node = kdtree.nodes()[leaf];
         for (index_t at = node.begin; at < node.end; ++at) {
           const index_t p = kdtree.point_at(at);
-          if (reach_floor[p] <= chosen[slot[component[p]]].weight) batch_points.push_back(p);
+          const index_t r = slot[component[p]];
+          if (search[r] && reach_floor[p] <= chosen[r].weight) batch_points.push_back(p);
         }
         if (static_cast<std::size_t>(batch_start.back()) < batch_points.size()) {
           batch_leaf.push_back(leaf);
@@ -315,7 +572,7 @@ index_t boruvka(const Context& ctx, const Reachability& reach, UnionFind& joined
       if (joined.unite(edge.a, edge.b)) edges.push_back(edge);
     }
   }
-  return searches;
+  outcome.exact_searches += searches;
 }
 
 /// Exact duplicates whose core distance is 0 join at weight 0, as a star from the lowest index
@@ -345,19 +602,19 @@ SpanningTree sorted_tree(std::vector<Edge>& edges) {
 
 }  // namespace
 
-MstOutcome exact_mst(const Context& ctx, const Reachability& reach) {
+MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options) {
   UnionFind joined(reach.X.rows());
   std::vector<Edge> edges;
   edges.reserve(reach.X.rows());
   const neighbors::Index index = reach.knn.index;
   if (index == neighbors::Index::KdTree || index == neighbors::Index::Flat) join_duplicates(reach, joined, edges);
   MstOutcome outcome;
-  outcome.exact_searches = boruvka(ctx, reach, joined, edges, true);
+  boruvka(ctx, reach, options, true, joined, edges, outcome);
   outcome.tree = sorted_tree(edges);
   return outcome;
 }
 
-MstOutcome approximate_mst(const Context& ctx, const Reachability& reach) {
+MstOutcome approximate_mst(const Context& ctx, const Reachability& reach, const MstOptions& options) {
   const index_t n = reach.X.rows(), k = reach.knn.k;
   std::vector<Edge> graph;
   graph.reserve(static_cast<std::size_t>(n * k));
@@ -374,7 +631,7 @@ MstOutcome approximate_mst(const Context& ctx, const Reachability& reach) {
     if (joined.unite(edge.a, edge.b)) edges.push_back(edge);
   }
   MstOutcome outcome;
-  outcome.exact_searches = boruvka(ctx, reach, joined, edges, false);
+  boruvka(ctx, reach, options, false, joined, edges, outcome);
   outcome.tree = sorted_tree(edges);
   return outcome;
 }

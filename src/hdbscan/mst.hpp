@@ -2,6 +2,7 @@
 // The minimum spanning tree of mutual reachability on the CPU.
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "neighbors/knn.hpp"
@@ -25,19 +26,34 @@ struct Reachability {
 };
 
 struct MstOutcome {
-  SpanningTree tree;        ///< sorted by (weight, smaller endpoint, larger endpoint)
-  index_t exact_searches = 0;
+  SpanningTree tree;         ///< sorted by (weight, smaller endpoint, larger endpoint)
+  index_t exact_searches = 0;  ///< points that searched the tree for their lightest edge out
+  index_t pair_sweeps = 0;     ///< pairs of pieces swept for the lightest edge between them
+  index_t sweeps_given_up = 0;  ///< of which ended in a tree search: the pieces were not compact
 };
 
+/// How the rounds in which large components join find their edges. The defaults are the fast
+/// choice; the others let tests compare the ways.
+struct MstOptions {
+  /// Sweeps are used from this many dimensions: in fewer, the tree's searches are as fast or
+  /// faster (docs/hdbscan.md). kNoSweeps leaves every edge to the searches.
+  index_t sweep_min_dimensions = 5;
+  std::size_t sweep_budget = 2;  ///< distances per point of a pair before its sweep gives up
+};
+inline constexpr index_t kNoSweeps = std::numeric_limits<index_t>::max();
 /// Exact MST by Borůvka. Each round, every point's lightest edge out of its component comes
 /// from its kNN list when the list certifies it (lighter than any unlisted point could be,
 /// given the list's certified radius); the other points that could still beat their
 /// component's best edge search beyond their list, on a kd-tree that skips subtrees lying
-/// wholly in the point's own component. Ties go to the smaller (weight, min, max).
-[[nodiscard]] MstOutcome exact_mst(const Context& ctx, const Reachability& reach);
+/// wholly in the point's own component. Once the components are few and large (whole clusters
+/// joining), they are kept as fixed pieces, and the lightest edge between two pieces is found by
+/// sweeping the points that reach toward each other, bounded by projection on the line between
+/// the pieces' centroids. Ties go to the smaller (weight, min, max).
+[[nodiscard]] MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options = {});
 
 /// Approximate MST: Kruskal on the kNN edges, then the remaining components joined by their
 /// lightest connecting edges (exact Borůvka rounds over components).
-[[nodiscard]] MstOutcome approximate_mst(const Context& ctx, const Reachability& reach);
+[[nodiscard]] MstOutcome approximate_mst(const Context& ctx, const Reachability& reach,
+                                         const MstOptions& options = {});
 
 }  // namespace shoal::hdbscan::detail

@@ -41,6 +41,7 @@ TEST(CliHdbscan, WritesEveryOutputAndAReport) {
   EXPECT_EQ(report["knn_index"], "kdtree");
   EXPECT_GE(report["noise_fraction"].get<double>(), 0.0);
   EXPECT_GE(report["exact_searches"].get<int>(), 0);
+  EXPECT_GE(report["pair_sweeps"].get<int>(), 0);
   for (const char* stage : {"knn", "core", "mst", "condense", "select", "total"}) {
     EXPECT_GE(report["seconds"][stage].get<double>(), 0.0) << stage;
   }

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
+#include <numbers>
 #include <sstream>
 
 #include "core/random.hpp"
+#include "hdbscan/mst.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/error.hpp"
 #include "shoal/hdbscan.hpp"
@@ -108,6 +111,120 @@ INSTANTIATE_TEST_SUITE_P(
         MstCase{"hnsw lists: no certificates, every edge searched", {.n = 300, .d = 6, .centers = 3, .std = 1.0, .seed = 5}, 5, neighbors::Index::Hnsw, 1.0},
         MstCase{"2000 points", {.n = 2000, .d = 3, .centers = 6, .std = 0.8, .seed = 6}, 10, neighbors::Index::KdTree, 1.0}),
     [](const ::testing::TestParamInfo<MstCase>& row) { return "case" + std::to_string(row.index); });
+
+/// The exact spanning tree of X found each way: kd-tree searches alone, sweeps of pieces in any
+/// dimension, sweeps that give up on their first distance (so that every component falls back to
+/// the tree), and the default options.
+struct MstWays {
+  detail::MstOutcome searches, sweeps, given_up, defaults;
+};
+
+MstWays mst_ways(const Matrix<float>& X, index_t min_samples, double alpha) {
+  const Context ctx(Backend::Cpu);
+  const index_t k = std::min(X.rows() - 1, std::max<index_t>(min_samples, 10));
+  const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, X, k, {});
+  std::vector<double> core(X.rows());
+  for (index_t p = 0; p < X.rows(); ++p) core[p] = knn.distances[p * k + min_samples - 1];
+  const detail::Reachability reach{X, knn, core, alpha};
+  return {detail::exact_mst(ctx, reach, {.sweep_min_dimensions = detail::kNoSweeps}),
+          detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1}),
+          detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1, .sweep_budget = 0}), detail::exact_mst(ctx, reach)};
+}
+
+void expect_same_tree(const SpanningTree& a, const SpanningTree& b, const char* which) {
+  EXPECT_EQ(a.u, b.u) << which;
+  EXPECT_EQ(a.v, b.v) << which;
+  EXPECT_EQ(a.weight, b.weight) << which;
+}
+
+struct SweepCase {
+  const char* why;
+  std::function<Matrix<float>()> data;
+  index_t min_samples;
+  double alpha;
+  bool prim;  // small enough for the dense oracle
+};
+
+std::ostream& operator<<(std::ostream& out, const SweepCase& c) { return out << c.why; }
+
+Matrix<float> blobs_of(datasets::BlobsParams params) { return datasets::make_blobs(params).X; }
+
+/// Points on circles of the given radii around the origin, `per` points each: pieces on one
+/// circle share their centroid with pieces on another, where projections bound nothing.
+Matrix<float> rings(std::vector<double> radii, index_t per) {
+  Matrix<float> X(static_cast<index_t>(radii.size()) * per, 2);
+  shoal::detail::Rng rng(3, 0);
+  for (std::size_t c = 0; c < radii.size(); ++c) {
+    for (index_t i = 0; i < per; ++i) {
+      const double angle = 2 * std::numbers::pi * rng.uniform(), r = radii[c] * (1 + 0.02 * rng.normal());
+      X(static_cast<index_t>(c) * per + i, 0) = static_cast<float>(r * std::cos(angle));
+      X(static_cast<index_t>(c) * per + i, 1) = static_cast<float>(r * std::sin(angle));
+    }
+  }
+  return X;
+}
+
+/// Blobs rounded to integers: many equal distances, so ties decide the tree.
+Matrix<float> rounded_blobs(datasets::BlobsParams params) {
+  Matrix<float> X = datasets::make_blobs(params).X;
+  for (index_t i = 0; i < X.rows() * X.cols(); ++i) X.data()[i] = std::round(X.data()[i]);
+  return X;
+}
+
+/// Integers on a line in `groups` runs of `per` points drawn from 300 values each, 1,000 apart:
+/// projections are exact in one dimension, so the sweeps' bounds are tight, and duplicates at
+/// the ends of runs make edges of equal weight that only the (weight, min, max) order separates.
+Matrix<float> integer_runs(index_t groups, index_t per) {
+  Matrix<float> X(groups * per, 1);
+  shoal::detail::Rng rng(6, 0);
+  for (index_t i = 0; i < groups * per; ++i) {
+    X(i, 0) = static_cast<float>(1000 * static_cast<std::int64_t>(rng.uniform_index(groups)) +
+                                 static_cast<std::int64_t>(rng.uniform_index(300)));
+  }
+  return X;
+}
+
+class PieceSweeps : public ::testing::TestWithParam<SweepCase> {};
+
+// The sweeps must find the very tree the searches find (the same edges, ties included), and,
+// where they give up, the searches must take over without a trace.
+TEST_P(PieceSweeps, FindTheTreeTheSearchesFind) {
+  const SweepCase& c = GetParam();
+  const Matrix<float> X = c.data();
+  const MstWays ways = mst_ways(X, c.min_samples, c.alpha);
+  EXPECT_EQ(ways.searches.pair_sweeps, 0);
+  EXPECT_GT(ways.sweeps.pair_sweeps, 0) << "no round was left to the sweeps";
+  EXPECT_GT(ways.given_up.sweeps_given_up, 0);
+  expect_same_tree(ways.sweeps.tree, ways.searches.tree, "sweeps");
+  expect_same_tree(ways.given_up.tree, ways.searches.tree, "sweeps given up");
+  expect_same_tree(ways.defaults.tree, ways.searches.tree, "default options");
+  if (X.cols() >= detail::MstOptions{}.sweep_min_dimensions) {
+    EXPECT_GT(ways.defaults.pair_sweeps, 0);
+  }
+  if (c.prim) {
+    double total = 0;
+    for (const double w : ways.sweeps.tree.weight) total += w;
+    const double expected = prim_total(X, c.min_samples, c.alpha);
+    EXPECT_NEAR(total, expected, 1e-9 * expected);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PieceSweeps,
+    ::testing::Values(
+        SweepCase{"16-d blobs, 40 centres",
+                  [] { return blobs_of({.n = 20000, .d = 16, .centers = 40, .std = 1.5, .seed = 7}); }, 10, 1.0, false},
+        SweepCase{"2-d blobs", [] { return blobs_of({.n = 2000, .d = 2, .centers = 8, .std = 0.5, .seed = 8}); }, 5,
+                  1.0, true},
+        SweepCase{"alpha 1.5, 5-d",
+                  [] { return blobs_of({.n = 2000, .d = 5, .centers = 10, .std = 1.0, .seed = 9}); }, 8, 1.5, true},
+        SweepCase{"single linkage",
+                  [] { return blobs_of({.n = 2000, .d = 3, .centers = 12, .std = 0.7, .seed = 10}); }, 1, 1.0, true},
+        SweepCase{"concentric rings", [] { return rings({1.0, 1.5, 2.0, 3.0}, 500); }, 5, 1.0, true},
+        SweepCase{"integers on a line, ties", [] { return integer_runs(20, 100); }, 4, 1.0, true},
+        SweepCase{"integer blobs, ties",
+                  [] { return rounded_blobs({.n = 2000, .d = 3, .centers = 10, .std = 3.0, .seed = 11}); }, 4, 1.0,
+                  true}));
 
 TEST(Hdbscan, DuplicatesJoinAsAStarFromTheirLowestIndex) {
   // 40 points, each repeated 10 times (copy r of point b is row r·40 + b): every copy's core
