@@ -177,27 +177,44 @@ SHOAL_AVX512_END
 
 }  // namespace
 
-KdTree::KdTree(MatrixView<const float> X)
+namespace {
+
+/// Nodes of the subtree over m points: its shape depends on m alone (halves, down to leaves).
+index_t subtree_nodes(index_t m) {
+  return m <= KdTree::kLeafSize ? 1 : 1 + subtree_nodes(m / 2) + subtree_nodes(m - m / 2);
+}
+
+/// Subtrees of at least this many points are built as tasks of their own.
+constexpr index_t kTaskSize = 1 << 15;
+
+}  // namespace
+
+KdTree::KdTree(MatrixView<const float> X, int threads)
     : X_(X), d_(X.cols()), order_(X.rows()), position_(X.rows()),
       // Each squared difference and each of the d − 1 additions rounds once (the build does not
       // contract multiply-adds): relative error at most (d + 1)·2⁻²⁴ of the exact sum, doubled.
       float_error_(2.0 * (static_cast<double>(X.cols()) + 1.0) * std::ldexp(1.0, -24)) {
-  std::iota(order_.begin(), order_.end(), index_t{0});
-  nodes_.reserve(static_cast<std::size_t>(4 * X.rows() / kLeafSize + 2));
-  build(0, X.rows());
   const index_t n = X.rows();
+  std::iota(order_.begin(), order_.end(), index_t{0});
+  // Every node's place is known before the build (preorder: a node, its left subtree, its
+  // right), so that subtrees can be built at once.
+  const index_t count = n > 0 ? subtree_nodes(n) : 0;
+  nodes_.resize(static_cast<std::size_t>(count));
+  low_.assign(static_cast<std::size_t>(count * d_), kFloatInf);
+  high_.assign(static_cast<std::size_t>(count * d_), -kFloatInf);
+#pragma omp parallel num_threads(threads)
+#pragma omp single
+  if (n > 0) build(0, 0, n);
   columns_.resize(static_cast<std::size_t>(n * d_));
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (index_t at = 0; at < n; ++at) {
     position_[order_[at]] = at;
     for (index_t j = 0; j < d_; ++j) columns_[j * n + at] = X(order_[at], j);
   }
 }
 
-index_t KdTree::build(index_t begin, index_t end) {
-  const auto id = static_cast<index_t>(nodes_.size());
-  nodes_.push_back({begin, end, -1, -1});
-  low_.resize(static_cast<std::size_t>((id + 1) * d_), kFloatInf);
-  high_.resize(static_cast<std::size_t>((id + 1) * d_), -kFloatInf);
+void KdTree::build(index_t id, index_t begin, index_t end) {
+  nodes_[id] = {begin, end, -1, -1};
   for (index_t at = begin; at < end; ++at) {
     const float* x = X_.row(order_[at]);
     for (index_t j = 0; j < d_; ++j) {
@@ -205,7 +222,7 @@ index_t KdTree::build(index_t begin, index_t end) {
       high_[id * d_ + j] = std::max(high_[id * d_ + j], x[j]);
     }
   }
-  if (end - begin <= kLeafSize) return id;
+  if (end - begin <= kLeafSize) return;
   index_t widest = 0;
   for (index_t j = 1; j < d_; ++j) {
     if (high_[id * d_ + j] - low_[id * d_ + j] > high_[id * d_ + widest] - low_[id * d_ + widest]) widest = j;
@@ -214,11 +231,18 @@ index_t KdTree::build(index_t begin, index_t end) {
   const index_t middle = begin + (end - begin) / 2;
   std::nth_element(order_.begin() + begin, order_.begin() + middle, order_.begin() + end,
                    [&](index_t a, index_t b) { return X_(a, widest) < X_(b, widest); });
-  const index_t left = build(begin, middle);
-  const index_t right = build(middle, end);
+  const index_t left = id + 1, right = left + subtree_nodes(middle - begin);
   nodes_[id].left = left;
   nodes_[id].right = right;
-  return id;
+  if (end - begin >= kTaskSize) {
+#pragma omp task default(shared) firstprivate(left, begin, middle)
+    build(left, begin, middle);
+    build(right, middle, end);
+#pragma omp taskwait
+  } else {
+    build(left, begin, middle);
+    build(right, middle, end);
+  }
 }
 
 void KdTree::push_children(Stack& stack, const Node& node, float left_distance, float right_distance) {

@@ -18,7 +18,8 @@ class KdTree {
   /// Most points in a leaf: one bit each in a 64-bit mask.
   static constexpr index_t kLeafSize = 64;
 
-  explicit KdTree(MatrixView<const float> X);
+  /// Builds the tree on `threads` threads (the same tree for any count).
+  explicit KdTree(MatrixView<const float> X, int threads = 1);
 
   /// Scratch of a depth-first search: (node, its squared box distance) still to visit.
   using Stack = std::vector<std::pair<index_t, float>>;
@@ -60,7 +61,8 @@ class KdTree {
   std::uint64_t leaf_sq_distances(const float* x, index_t node, float* out, float limit) const;
 
  private:
-  index_t build(index_t begin, index_t end);
+  /// Builds node `id` over points [begin, end) and its subtree, in preorder from id on.
+  void build(index_t id, index_t begin, index_t end);
 
   MatrixView<const float> X_;
   index_t d_;

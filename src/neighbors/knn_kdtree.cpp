@@ -12,7 +12,7 @@ namespace shoal::neighbors::detail {
 
 Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k, std::span<const char> settled) {
   SHOAL_EXPECTS(X.rows() <= INT32_MAX, "the kd-tree handles at most 2^31 - 1 points, got ", X.rows());
-  const KdTree tree(X);
+  const KdTree tree(X, ctx.threads());
   const index_t n = X.rows();
   Neighbors out;
   out.n = n;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "distance/distance.hpp"
+#include "neighbors/kdtree.hpp"
 #include "neighbors/knn.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/error.hpp"
@@ -86,6 +87,21 @@ TEST(Knn, ManyIdenticalPointsKeepLeavesSmall) {
       for (index_t j = 0; j < 4; ++j) ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << i << ", " << j;
     }
   }
+}
+
+TEST(KdTree, SameTreeOnAnyNumberOfThreads) {
+  // Large enough for the build to split into tasks; nodes are placed before they are built.
+  const datasets::Blobs blobs = datasets::make_blobs({.n = 150000, .d = 5, .centers = 6, .std = 2.0, .seed = 8});
+  const detail::KdTree one(blobs.X, 1), four(blobs.X, 4);
+  ASSERT_EQ(one.nodes().size(), four.nodes().size());
+  const std::vector<float> far(5, 100.0f);  // outside every box: its distance to a box depends on all of it
+  for (std::size_t i = 0; i < one.nodes().size(); ++i) {
+    const auto &a = one.nodes()[i], &b = four.nodes()[i];
+    ASSERT_TRUE(a.begin == b.begin && a.end == b.end && a.left == b.left && a.right == b.right) << "node " << i;
+    const auto node = static_cast<index_t>(i);
+    ASSERT_EQ(one.box_sq_distance(far.data(), node), four.box_sq_distance(far.data(), node)) << "node " << i;
+  }
+  for (index_t at = 0; at < blobs.X.rows(); ++at) ASSERT_EQ(one.point_at(at), four.point_at(at)) << at;
 }
 
 TEST(Knn, RadiusBoundsEveryUnlistedPoint) {
