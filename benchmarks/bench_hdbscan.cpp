@@ -1,7 +1,7 @@
-// The kNN graph per search (shoal's kd-tree, FAISS flat and HNSW) and HDBSCAN end to end with
-// its stage times, on the CPU.
+// The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW) and
+// HDBSCAN end to end with its stage times, on the CPU.
 //
-//   build/release/benchmarks/shoal_bench --benchmark_filter='KnnGraph|Hdbscan'
+//   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan'
 //
 // Data: shoal's Gaussian blobs (n and d from the arguments, 20 blobs, std 1.5, seed 3), as
 // benchmarks/compare/hdbscan_cpu.py uses; HDBSCAN with min_cluster_size 50, min_samples 10.
@@ -10,6 +10,7 @@
 #include <map>
 #include <utility>
 
+#include "neighbors/kdtree.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/hdbscan.hpp"
 #include "shoal/neighbors.hpp"
@@ -22,6 +23,16 @@ const shoal::Matrix<float>& blobs(shoal::index_t n, shoal::index_t d) {
   if (inserted) it->second = shoal::datasets::make_blobs({.n = n, .d = d, .centers = 20, .std = 1.5, .seed = 3}).X;
   return it->second;
 }
+
+/// Arguments n, d, threads.
+void BM_KdTreeBuild(benchmark::State& state) {
+  const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
+  for (auto _ : state) {
+    const shoal::neighbors::detail::KdTree tree(X, static_cast<int>(state.range(2)));
+    benchmark::DoNotOptimize(tree.nodes().data());
+  }
+}
+BENCHMARK(BM_KdTreeBuild)->Args({2'000'000, 16, 1})->Args({2'000'000, 16, 2})->Unit(benchmark::kMillisecond);
 
 void BM_KnnGraph(benchmark::State& state, shoal::neighbors::Index index) {
   const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
