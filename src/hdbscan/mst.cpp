@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <functional>
@@ -434,7 +435,9 @@ void sweep_components(const Context& ctx, const Pieces& pieces, const Reachabili
 void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& options, bool use_lists,
              UnionFind& joined, std::vector<Edge>& edges, MstOutcome& outcome) {
   const index_t n = reach.X.rows(), k = reach.knn.k;
-  const neighbors::detail::KdTree kdtree(reach.X, ctx.threads());
+  const std::shared_ptr<const neighbors::detail::KdTree> own =
+      reach.knn.kdtree ? reach.knn.kdtree : std::make_shared<const neighbors::detail::KdTree>(reach.X, ctx.threads());
+  const neighbors::detail::KdTree& kdtree = *own;
   ReachSearch tree(kdtree, reach);
   std::vector<index_t> component(n), members(n), starts, slot(n), batch_leaf, batch_start, batch_points;
   std::vector<Edge> proposal(n);

@@ -4,12 +4,15 @@
 // inside which every neighbour is listed.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "shoal/neighbors.hpp"
 
 namespace shoal::neighbors::detail {
+
+class KdTree;
 
 struct Neighbors {
   index_t n = 0;
@@ -21,6 +24,9 @@ struct Neighbors {
   std::vector<double> radius;
   Index index = Index::Auto;
   Backend backend = Backend::Cpu;
+  /// The kd-tree over the same rows, when the search built one: the spanning tree searches it
+  /// too rather than build its own.
+  std::shared_ptr<const KdTree> kdtree;
 };
 
 /// The k nearest neighbours of every row of X (already unit rows for cosine), the row itself

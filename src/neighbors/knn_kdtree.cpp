@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "core/check.hpp"
 #include "neighbors/kdtree.hpp"
@@ -12,9 +13,11 @@ namespace shoal::neighbors::detail {
 
 Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k, std::span<const char> settled) {
   SHOAL_EXPECTS(X.rows() <= INT32_MAX, "the kd-tree handles at most 2^31 - 1 points, got ", X.rows());
-  const KdTree tree(X, ctx.threads());
+  const auto shared_tree = std::make_shared<const KdTree>(X, ctx.threads());
+  const KdTree& tree = *shared_tree;
   const index_t n = X.rows();
   Neighbors out;
+  out.kdtree = shared_tree;
   out.n = n;
   out.k = k;
   out.index = Index::KdTree;
