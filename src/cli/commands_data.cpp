@@ -128,6 +128,9 @@ void add_data_commands(CLI::App& app) {
   blobs->add_option("--d", params.d, "Dimensions")->capture_default_str();
   blobs->add_option("--centers", params.centers, "Blobs")->capture_default_str();
   blobs->add_option("--std", params.std, "Standard deviation of each blob")->capture_default_str();
+  blobs->add_option("--center-low", params.center_low, "Centres are uniform in [center-low, center-high)^d")
+      ->capture_default_str();
+  blobs->add_option("--center-high", params.center_high, "Upper end of the centres' box")->capture_default_str();
   blobs->add_option("--seed", params.seed, "Random seed")->check(CLI::NonNegativeNumber)->capture_default_str();
   blobs->add_option("-o,--output", generate_options->output, "Write the points here (.npy, .csv, .tsv, .txt)")
       ->required();

@@ -111,6 +111,7 @@ const test::BadCommand kBadArguments[] = {
     {"blobs_more_centers_than_points", "generate blobs --n 5 --centers 6 -o {dir}/x.npy", "centers = 6"},
     {"blobs_negative_std", "generate blobs --std -1 -o {dir}/x.npy", "std = -1"},
     {"blobs_negative_seed", "generate blobs --seed -5 -o {dir}/x.npy", "--seed"},
+    {"blobs_empty_centre_box", "generate blobs --center-low 1 --center-high 1 -o {dir}/x.npy", "centre box [1, 1)"},
     {"blobs_unknown_output_type", "generate blobs -o {dir}/x.bin", "unsupported extension '.bin'"},
     {"blobs_output_dir_missing", "generate blobs -o {dir}/missing/x.npy", "cannot write"},
     {"evaluate_without_truth", "evaluate --labels {dir}/l.txt", "--truth"},
