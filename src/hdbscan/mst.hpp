@@ -41,6 +41,7 @@ struct MstOptions {
   std::size_t sweep_budget = 2;  ///< distances per point of a pair before its sweep gives up
 };
 inline constexpr index_t kNoSweeps = std::numeric_limits<index_t>::max();
+
 /// Exact MST by Borůvka. Each round, every point's lightest edge out of its component comes
 /// from its kNN list when the list certifies it (lighter than any unlisted point could be,
 /// given the list's certified radius); the other points that could still beat their
