@@ -351,8 +351,9 @@ TEST(Hdbscan, SameInputSameOutput) {
   EXPECT_EQ(a.spanning_tree.u, b.spanning_tree.u);
 }
 
-// The last Borůvka rounds search from all threads at once, each search bounded by what the
-// others found so far: the tree must not depend on that order (only exact_searches may).
+// Borůvka's searches run on all threads at once, each bounded by what the others found so far,
+// and its last rounds sweep the components' pieces on all threads: the tree must not depend on
+// that order (only exact_searches may).
 TEST(Hdbscan, SpanningTreeIndependentOfThreadsAndTiming) {
   const datasets::Blobs blobs = datasets::make_blobs({.n = 20000, .d = 8, .centers = 12, .std = 1.5, .seed = 4});
   const Params params{.min_cluster_size = 25, .min_samples = 5};
@@ -360,6 +361,7 @@ TEST(Hdbscan, SpanningTreeIndependentOfThreadsAndTiming) {
   one.set_threads(1);
   const Result reference = fit(one, blobs.X, params);
   ASSERT_GT(reference.exact_searches, 0);
+  ASSERT_GT(reference.pair_sweeps, 0);
   for (const int threads : {2, 4, 4}) {
     Context ctx(Backend::Cpu);
     ctx.set_threads(threads);
