@@ -89,6 +89,23 @@ TEST(Knn, ManyIdenticalPointsKeepLeavesSmall) {
   }
 }
 
+TEST(Knn, RowsDifferingOnlyInTheSignOfZeroAreDuplicates) {
+  // −0 equals +0, so these rows are one run of duplicates whatever their zeros' signs.
+  Matrix<float> X(300, 3);
+  for (index_t i = 0; i < 300; ++i) {
+    X(i, 0) = i % 3 == 0 ? -0.0f : 0.0f;
+    X(i, 1) = i % 2 == 0 ? -0.0f : 0.0f;
+    X(i, 2) = i < 280 ? 1.0f : static_cast<float>(i);
+  }
+  const auto expected = brute(X, 5);
+  for (const Index index : {Index::KdTree, Index::Flat}) {
+    const KnnGraph graph = knn_graph(Context(Backend::Cpu), X, 5, Metric::L2, {.index = index});
+    for (index_t i = 0; i < X.rows(); ++i) {
+      for (index_t j = 0; j < 5; ++j) ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << i << ", " << j;
+    }
+  }
+}
+
 TEST(KdTree, SameTreeOnAnyNumberOfThreads) {
   // Large enough for the build to split into tasks; nodes are placed before they are built.
   const datasets::Blobs blobs = datasets::make_blobs({.n = 150000, .d = 5, .centers = 6, .std = 2.0, .seed = 8});
