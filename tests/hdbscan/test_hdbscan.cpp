@@ -149,8 +149,8 @@ std::ostream& operator<<(std::ostream& out, const SweepCase& c) { return out << 
 
 Matrix<float> blobs_of(datasets::BlobsParams params) { return datasets::make_blobs(params).X; }
 
-/// Points on circles of the given radii around the origin, `per` points each: pieces on one
-/// circle share their centroid with pieces on another, where projections bound nothing.
+/// Points on circles of the given radii around the origin, `per` points each: the pieces are
+/// curved arcs, not compact, and the projections bound them poorly.
 Matrix<float> rings(std::vector<double> radii, index_t per) {
   Matrix<float> X(static_cast<index_t>(radii.size()) * per, 2);
   shoal::detail::Rng rng(3, 0);
