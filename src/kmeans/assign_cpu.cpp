@@ -338,7 +338,8 @@ index_t block_rows_for(index_t k) { return std::clamp<index_t>(kTileFloats / k, 
 
 /// μ of the low-precision scores (the column means), or empty where the SGEMM path runs.
 std::vector<float> score_centre(MatrixView<const float> X, Scoring scoring = Scoring::Auto) {
-  const bool low = scoring != Scoring::Auto || shoal::detail::kHasAvx512Bf16 || shoal::detail::kHasAvx512Vnni;
+  const bool low = scoring == Scoring::Auto ? shoal::detail::kHasAvx512Bf16 || shoal::detail::kHasAvx512Vnni
+                                            : scoring != Scoring::Float;
   return low ? shoal::detail::column_means(X) : std::vector<float>{};
 }
 
@@ -631,7 +632,7 @@ class CpuLloyd final : public LloydEngine {
 index_t assign_nearest_cpu(const Context& ctx, MatrixView<const float> X, const float* x_norms,
                            MatrixView<const float> C, std::int32_t* labels, double* distances, double* second,
                            Scoring scoring) {
-  const std::vector<float> centre = scoring == Scoring::Float ? std::vector<float>{} : score_centre(X, scoring);
+  const std::vector<float> centre = score_centre(X, scoring);
   return assign_all(ctx, X, x_norms, Centroids(C, centre, sample_rows(X), scoring), labels, distances, second);
 }
 

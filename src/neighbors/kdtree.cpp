@@ -19,6 +19,14 @@ using shoal::detail::first_lanes;
 
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
+/// Nodes of the subtree over m points: its shape depends on m alone (halves, down to leaves).
+index_t subtree_nodes(index_t m) {
+  return m <= KdTree::kLeafSize ? 1 : 1 + subtree_nodes(m / 2) + subtree_nodes(m - m / 2);
+}
+
+/// Subtrees of at least this many points are built as tasks of their own.
+constexpr index_t kTaskSize = 1 << 15;
+
 /// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
 /// (the caller has checked that the entry beats it).
 void insert_bounded(std::vector<std::pair<float, std::int32_t>>& list, std::pair<float, std::int32_t> entry,
@@ -174,18 +182,6 @@ __attribute__((target("avx512f"))) float box_box_sq_distance_avx512(const float*
   return _mm512_reduce_add_ps(sum);
 }
 SHOAL_AVX512_END
-
-}  // namespace
-
-namespace {
-
-/// Nodes of the subtree over m points: its shape depends on m alone (halves, down to leaves).
-index_t subtree_nodes(index_t m) {
-  return m <= KdTree::kLeafSize ? 1 : 1 + subtree_nodes(m / 2) + subtree_nodes(m - m / 2);
-}
-
-/// Subtrees of at least this many points are built as tasks of their own.
-constexpr index_t kTaskSize = 1 << 15;
 
 }  // namespace
 
