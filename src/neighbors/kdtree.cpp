@@ -67,6 +67,14 @@ void column_box_sq_distances_portable(const float* columns, index_t stride, inde
   }
 }
 
+std::uint64_t scaled_at_most_portable(const float* values, float scale, const float* limits, index_t count) {
+  std::uint64_t mask = 0;
+  for (index_t i = 0; i < count; ++i) mask |= static_cast<std::uint64_t>(values[i] * scale <= limits[i]) << i;
+  return mask;
+}
+
+float largest_portable(const float* values, index_t count) { return *std::max_element(values, values + count); }
+
 /// Σ_j gap_j² where gap_j is how far x[j] lies outside [low[j], high[j]].
 float box_sq_distance_portable(const float* low, const float* high, const float* x, index_t d) {
   float sum = 0.0f;
@@ -153,6 +161,31 @@ __attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const flo
 #undef SHOAL_STEP
 }
 #undef SHOAL_FOR_REGISTERS
+
+/// Bit i set where values[i]·scale ≤ limits[i], for i < count ≤ 64.
+__attribute__((target("avx512f"))) std::uint64_t scaled_at_most_avx512(const float* values, float scale,
+                                                                       const float* limits, index_t count) {
+  std::uint64_t mask = 0;
+  const __m512 factor = _mm512_set1_ps(scale);
+  for (index_t i = 0; i < count; i += 16) {
+    const __mmask16 valid = first_lanes(count - i);
+    const __m512 scaled = _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, values + i), factor);
+    mask |= static_cast<std::uint64_t>(
+                _mm512_mask_cmp_ps_mask(valid, scaled, _mm512_maskz_loadu_ps(valid, limits + i), _CMP_LE_OQ))
+            << i;
+  }
+  return mask;
+}
+
+/// The largest of values[0 .. count), 1 ≤ count ≤ 64.
+__attribute__((target("avx512f"))) float largest_avx512(const float* values, index_t count) {
+  __m512 largest = _mm512_set1_ps(-kFloatInf);
+  for (index_t i = 0; i < count; i += 16) {
+    const __mmask16 valid = first_lanes(count - i);
+    largest = _mm512_mask_max_ps(largest, valid, largest, _mm512_maskz_loadu_ps(valid, values + i));
+  }
+  return _mm512_reduce_max_ps(largest);
+}
 
 __attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low, const float* high, const float* x,
                                                                 index_t d) {
@@ -344,17 +377,12 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
   for (auto& list : out) list.clear();
   scratch.resize(kLeafSize);
   const auto shrink = static_cast<float>(1.0 - 2.0 * float_error_);
-  const auto worst_of = [&](index_t q) {
-    return static_cast<index_t>(out[q].size()) < count ? kFloatInf : out[q].back().first;
-  };
-  // Every query's list is full and no worse than this: a node farther than it helps none.
-  const auto bound = [&] {
-    float largest = 0.0f;
-    for (index_t q = 0; q < m; ++q) largest = std::max(largest, worst_of(q));
-    return largest;
-  };
+  // worst[q]: the last distance of query q's list once it is full. Every list is full and no
+  // worse than `shared`: a node farther than it helps none.
+  std::array<float, kLeafSize> worst, boxes;
+  worst.fill(kFloatInf);
   float shared = kFloatInf;
-  std::array<float, kLeafSize> boxes;
+  const bool avx512 = shoal::detail::kHasAvx512;
   stack.clear();
   stack.emplace_back(0, 0.0f);
   while (!stack.empty()) {
@@ -364,19 +392,25 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
     const Node& node = nodes_[id];
     if (node.left < 0) {
       leaf_box_sq_distances(leaf, id, boxes.data());
-      for (index_t q = 0; q < m; ++q) {
+      const std::uint64_t near = avx512 ? scaled_at_most_avx512(boxes.data(), shrink, worst.data(), m)
+                                        : scaled_at_most_portable(boxes.data(), shrink, worst.data(), m);
+      bool lowered = false;
+      for (std::uint64_t bits = near; bits != 0; bits &= bits - 1) {
+        const index_t q = std::countr_zero(bits);
         const float* x = X_.row(order_[queries.begin + q]);
-        float worst = worst_of(q);
-        if (boxes[q] * shrink > worst) continue;
         auto& list = out[q];
-        for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst); below != 0; below &= below - 1) {
+        // The bits name the points below the bound as it was; it only falls as they go in.
+        for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst[q]); below != 0; below &= below - 1) {
           const index_t i = std::countr_zero(below);
-          if (scratch[i] >= worst) continue;
+          if (scratch[i] >= worst[q]) continue;
           insert_bounded(list, {scratch[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
-          worst = worst_of(q);
+          if (static_cast<index_t>(list.size()) == count) {
+            worst[q] = list.back().first;
+            lowered = true;
+          }
         }
       }
-      shared = bound();
+      if (lowered) shared = avx512 ? largest_avx512(worst.data(), m) : largest_portable(worst.data(), m);
       continue;
     }
     push_children(stack, node, box_box_sq_distance(leaf, node.left), box_box_sq_distance(leaf, node.right));
