@@ -137,6 +137,43 @@ __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(cons
   return below;
 }
 
+/// column_sq_distances_avx512 for two queries at once, x and y: each column register loaded
+/// serves both. Returns x's mask; y's goes to below_y.
+template <int Registers>
+__attribute__((target("avx512f"))) std::uint64_t column_sq_distances_pair_avx512(
+    const float* columns, index_t stride, index_t count, index_t d, const float* x, const float* y, float* out_x,
+    float* out_y, float limit_x, float limit_y, std::uint64_t& below_y) {
+  __m512 sx0 = _mm512_setzero_ps(), sx1 = sx0, sx2 = sx0, sx3 = sx0, sy0 = sx0, sy1 = sx0, sy2 = sx0, sy3 = sx0;
+  const __mmask16 valid0 = first_lanes(count), valid1 = first_lanes(count - 16), valid2 = first_lanes(count - 32),
+                  valid3 = first_lanes(count - 48);
+  for (index_t j = 0; j < d; ++j) {
+    const __m512 qx = _mm512_set1_ps(x[j]), qy = _mm512_set1_ps(y[j]);
+    const float* column = columns + j * stride;
+#define SHOAL_STEP(r)                                                                 \
+  do {                                                                                \
+    const __m512 point = _mm512_maskz_loadu_ps(valid##r, column + 16 * r);            \
+    const __m512 dx = _mm512_sub_ps(point, qx), dy = _mm512_sub_ps(point, qy);        \
+    sx##r = _mm512_fmadd_ps(dx, dx, sx##r);                                           \
+    sy##r = _mm512_fmadd_ps(dy, dy, sy##r);                                           \
+  } while (false)
+    SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
+  }
+  std::uint64_t below_x = 0;
+  below_y = 0;
+  const __m512 bound_x = _mm512_set1_ps(limit_x), bound_y = _mm512_set1_ps(limit_y);
+#define SHOAL_STEP(r)                                                                                           \
+  do {                                                                                                          \
+    _mm512_mask_storeu_ps(out_x + 16 * r, valid##r, sx##r);                                                     \
+    _mm512_mask_storeu_ps(out_y + 16 * r, valid##r, sy##r);                                                     \
+    below_x |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sx##r, bound_x, _CMP_LT_OQ)) << (16 * r); \
+    below_y |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sy##r, bound_y, _CMP_LT_OQ)) << (16 * r); \
+  } while (false)
+  SHOAL_FOR_REGISTERS(SHOAL_STEP);
+#undef SHOAL_STEP
+  return below_x;
+}
+
 template <int Registers>
 __attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const float* columns, index_t stride,
                                                                        index_t count, index_t d, const float* low,
@@ -340,6 +377,23 @@ std::uint64_t KdTree::leaf_sq_distances(const float* x, index_t node, float* out
   });
 }
 
+std::pair<std::uint64_t, std::uint64_t> KdTree::leaf_sq_distances(const float* x, const float* y, index_t node,
+                                                                   float* out_x, float* out_y, float limit_x,
+                                                                   float limit_y) const {
+  if (!shoal::detail::kHasAvx512) {
+    return {leaf_sq_distances(x, node, out_x, limit_x), leaf_sq_distances(y, node, out_y, limit_y)};
+  }
+  const Node& leaf = nodes_[node];
+  const float* columns = columns_.data() + leaf.begin;
+  const index_t count = leaf.end - leaf.begin;
+  std::uint64_t below_y = 0;
+  const std::uint64_t below_x = with_registers(count, [&](auto registers) {
+    return column_sq_distances_pair_avx512<registers>(columns, X_.rows(), count, d_, x, y, out_x, out_y, limit_x,
+                                                      limit_y, below_y);
+  });
+  return {below_x, below_y};
+}
+
 void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, std::int32_t>>& out, Stack& stack,
                      std::vector<float>& scratch) const {
   const float* x = X_.row(query);
@@ -375,7 +429,7 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
   const index_t m = queries.end - queries.begin;
   out.resize(static_cast<std::size_t>(m));
   for (auto& list : out) list.clear();
-  scratch.resize(kLeafSize);
+  scratch.resize(2 * kLeafSize);
   const auto shrink = static_cast<float>(1.0 - 2.0 * float_error_);
   // worst[q]: the last distance of query q's list once it is full. Every list is full and no
   // worse than `shared`: a node farther than it helps none.
@@ -395,20 +449,34 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
       const std::uint64_t near = avx512 ? scaled_at_most_avx512(boxes.data(), shrink, worst.data(), m)
                                         : scaled_at_most_portable(boxes.data(), shrink, worst.data(), m);
       bool lowered = false;
-      for (std::uint64_t bits = near; bits != 0; bits &= bits - 1) {
-        const index_t q = std::countr_zero(bits);
-        const float* x = X_.row(order_[queries.begin + q]);
+      // The bits name the points below the bound as it was; it only falls as they go in.
+      const auto insert = [&](index_t q, std::uint64_t below, const float* distances) {
         auto& list = out[q];
-        // The bits name the points below the bound as it was; it only falls as they go in.
-        for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst[q]); below != 0; below &= below - 1) {
+        for (; below != 0; below &= below - 1) {
           const index_t i = std::countr_zero(below);
-          if (scratch[i] >= worst[q]) continue;
-          insert_bounded(list, {scratch[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
+          if (distances[i] >= worst[q]) continue;
+          insert_bounded(list, {distances[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
           if (static_cast<index_t>(list.size()) == count) {
             worst[q] = list.back().first;
             lowered = true;
           }
         }
+      };
+      // Two queries at a time: one pass over the leaf's points serves both.
+      for (std::uint64_t bits = near; bits != 0;) {
+        const index_t q = std::countr_zero(bits);
+        bits &= bits - 1;
+        const float* x = X_.row(order_[queries.begin + q]);
+        if (bits == 0) {
+          insert(q, leaf_sq_distances(x, id, scratch.data(), worst[q]), scratch.data());
+          break;
+        }
+        const index_t r = std::countr_zero(bits);
+        bits &= bits - 1;
+        const auto [below_q, below_r] = leaf_sq_distances(x, X_.row(order_[queries.begin + r]), id, scratch.data(),
+                                                          scratch.data() + kLeafSize, worst[q], worst[r]);
+        insert(q, below_q, scratch.data());
+        insert(r, below_r, scratch.data() + kLeafSize);
       }
       if (lowered) shared = avx512 ? largest_avx512(worst.data(), m) : largest_portable(worst.data(), m);
       continue;

@@ -59,6 +59,9 @@ class KdTree {
   /// Float squared distances from x to the points of a leaf, into out[0 .. end − begin); bit i
   /// of the result is set when out[i] < limit. A leaf holds at most 64 points.
   std::uint64_t leaf_sq_distances(const float* x, index_t node, float* out, float limit) const;
+  /// The same for two points x and y at once (one pass over the leaf): their masks, in order.
+  std::pair<std::uint64_t, std::uint64_t> leaf_sq_distances(const float* x, const float* y, index_t node, float* out_x,
+                                                            float* out_y, float limit_x, float limit_y) const;
 
  private:
   /// Builds node `id` over points [begin, end) and its subtree, in preorder from id on.
