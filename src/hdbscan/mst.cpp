@@ -142,8 +142,7 @@ class ReachSearch {
         bound = heaviest();
         continue;
       }
-      neighbors::detail::KdTree::push_children(stack, node, tree_.box_box_sq_distance(leaf, node.left),
-                                               tree_.box_box_sq_distance(leaf, node.right));
+      tree_.push_children(stack, leaf, node);
     }
   }
 

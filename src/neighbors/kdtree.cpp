@@ -238,18 +238,24 @@ __attribute__((target("avx512f"))) float box_sq_distance_avx512(const float* low
   return _mm512_reduce_add_ps(sum);
 }
 
-__attribute__((target("avx512f"))) float box_box_sq_distance_avx512(const float* low_a, const float* high_a,
-                                                                    const float* low_b, const float* high_b, index_t d) {
-  __m512 sum = _mm512_setzero_ps();
+/// box_box_sq_distance_portable from box a to boxes b and c at once (box a loaded once).
+__attribute__((target("avx512f"))) std::pair<float, float> box_box_sq_distances_avx512(
+    const float* low_a, const float* high_a, const float* low_b, const float* high_b, const float* low_c,
+    const float* high_c, index_t d) {
+  __m512 sum_b = _mm512_setzero_ps(), sum_c = sum_b;
   for (index_t j = 0; j < d; j += 16) {
     const __mmask16 valid = first_lanes(d - j);
-    const __m512 gap = _mm512_max_ps(
-        _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_a + j), _mm512_maskz_loadu_ps(valid, high_b + j)),
-                      _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_b + j), _mm512_maskz_loadu_ps(valid, high_a + j))),
-        _mm512_setzero_ps());
-    sum = _mm512_fmadd_ps(gap, gap, sum);
+    const __m512 low = _mm512_maskz_loadu_ps(valid, low_a + j), high = _mm512_maskz_loadu_ps(valid, high_a + j);
+    const __m512 gap_b = _mm512_max_ps(_mm512_max_ps(_mm512_sub_ps(low, _mm512_maskz_loadu_ps(valid, high_b + j)),
+                                                     _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_b + j), high)),
+                                       _mm512_setzero_ps());
+    const __m512 gap_c = _mm512_max_ps(_mm512_max_ps(_mm512_sub_ps(low, _mm512_maskz_loadu_ps(valid, high_c + j)),
+                                                     _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, low_c + j), high)),
+                                       _mm512_setzero_ps());
+    sum_b = _mm512_fmadd_ps(gap_b, gap_b, sum_b);
+    sum_c = _mm512_fmadd_ps(gap_c, gap_c, sum_c);
   }
-  return _mm512_reduce_add_ps(sum);
+  return {_mm512_reduce_add_ps(sum_b), _mm512_reduce_add_ps(sum_c)};
 }
 SHOAL_AVX512_END
 
@@ -328,11 +334,16 @@ float KdTree::box_sq_distance(const float* x, index_t node) const {
                                    : box_sq_distance_portable(low, high, x, d_);
 }
 
-float KdTree::box_box_sq_distance(index_t a, index_t b) const {
-  const float *low_a = low_.data() + a * d_, *high_a = high_.data() + a * d_;
-  const float *low_b = low_.data() + b * d_, *high_b = high_.data() + b * d_;
-  return shoal::detail::kHasAvx512 ? box_box_sq_distance_avx512(low_a, high_a, low_b, high_b, d_)
-                                   : box_box_sq_distance_portable(low_a, high_a, low_b, high_b, d_);
+void KdTree::push_children(Stack& stack, index_t from, const Node& node) const {
+  const float *low = low_.data() + from * d_, *high = high_.data() + from * d_;
+  const float *low_left = low_.data() + node.left * d_, *high_left = high_.data() + node.left * d_;
+  const float *low_right = low_.data() + node.right * d_, *high_right = high_.data() + node.right * d_;
+  const auto [left, right] =
+      shoal::detail::kHasAvx512
+          ? box_box_sq_distances_avx512(low, high, low_left, high_left, low_right, high_right, d_)
+          : std::pair{box_box_sq_distance_portable(low, high, low_left, high_left, d_),
+                      box_box_sq_distance_portable(low, high, low_right, high_right, d_)};
+  push_children(stack, node, left, right);
 }
 
 namespace {
@@ -481,7 +492,7 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
       if (lowered) shared = avx512 ? largest_avx512(worst.data(), m) : largest_portable(worst.data(), m);
       continue;
     }
-    push_children(stack, node, box_box_sq_distance(leaf, node.left), box_box_sq_distance(leaf, node.right));
+    push_children(stack, leaf, node);
   }
 }
 

@@ -50,12 +50,13 @@ class KdTree {
   /// Pushes a node's children onto a depth-first stack with their distances, the nearer on top
   /// so that it is searched first.
   static void push_children(Stack& stack, const Node& node, float left_distance, float right_distance);
+  /// The same with each child's distance the float lower bound of the squared distance between
+  /// its bounding box and node `from`'s.
+  void push_children(Stack& stack, index_t from, const Node& node) const;
   /// Float lower bound of the squared distance from x to the node's bounding box.
   [[nodiscard]] float box_sq_distance(const float* x, index_t node) const;
   /// box_sq_distance from each point of a leaf to a node, into out[0 .. end − begin).
   void leaf_box_sq_distances(index_t leaf, index_t node, float* out) const;
-  /// Float lower bound of the squared distance between two nodes' bounding boxes.
-  [[nodiscard]] float box_box_sq_distance(index_t a, index_t b) const;
   /// Float squared distances from x to the points of a leaf, into out[0 .. end − begin); bit i
   /// of the result is set when out[i] < limit. A leaf holds at most 64 points.
   std::uint64_t leaf_sq_distances(const float* x, index_t node, float* out, float limit) const;
