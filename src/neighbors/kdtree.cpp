@@ -31,9 +31,13 @@ constexpr index_t kTaskSize = 1 << 15;
 /// (the caller has checked that the entry beats it).
 void insert_bounded(std::vector<std::pair<float, std::int32_t>>& list, std::pair<float, std::int32_t> entry,
                     index_t count) {
-  const auto place = std::upper_bound(list.begin(), list.end(), entry) - list.begin();
-  if (static_cast<index_t>(list.size()) == count) list.pop_back();
-  list.insert(list.begin() + place, entry);
+  // Lists are short: moving the entry down from the end beats a binary search and a move.
+  if (static_cast<index_t>(list.size()) < count) {
+    list.push_back(entry);
+  } else {
+    list.back() = entry;
+  }
+  for (std::size_t i = list.size() - 1; i > 0 && entry < list[i - 1]; --i) std::swap(list[i], list[i - 1]);
 }
 
 /// out[i] = Σ_j (columns[j·stride + i] − x[j])² for i < count ≤ 64, accumulated in float;
