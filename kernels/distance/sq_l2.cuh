@@ -4,19 +4,21 @@
 
 #include <cstdint>
 
+#include "kernels/warp.cuh"
+
 namespace shoal::kernels {
 
 /// One warp per row: norms[i] = Σ_j X[i·ld + j]².
 template <class T>
 __global__ void row_sq_norms_kernel(const T* __restrict__ X, std::int64_t rows, std::int64_t cols,
                                     std::int64_t ld, T* __restrict__ norms) {
-  const std::int64_t warp = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
+  const std::int64_t warp = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const int lane = threadIdx.x % kWarp;
   if (warp >= rows) return;
   const T* x = X + warp * ld;
   T sum = 0;
-  for (std::int64_t j = lane; j < cols; j += 32) sum += x[j] * x[j];
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+  for (std::int64_t j = lane; j < cols; j += kWarp) sum += x[j] * x[j];
+  sum = warp_sum(sum);
   if (lane == 0) norms[warp] = sum;
 }
 

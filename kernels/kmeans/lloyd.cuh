@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cfloat>
 
-namespace shoal::kernels::kmeans {
+#include "kernels/warp.cuh"
 
-constexpr int kWarp = 32;
+namespace shoal::kernels::kmeans {
 constexpr int kScanUnroll = 8;  // tile loads in flight per lane in nearest_centroid_kernel
 
 struct BestTwo {
@@ -23,11 +23,6 @@ __device__ inline BestTwo merge(BestTwo a, BestTwo b) {
     return {b.first, fminf(b.second, a.first), b.index};
   }
   return {a.first, fminf(a.second, b.first), a.index};
-}
-
-__device__ inline double warp_sum(double value) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
-  return value;
 }
 
 /// Σ_t (x_t − c_t)² in double, summed by the warp (lanes over t).

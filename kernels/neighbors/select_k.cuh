@@ -7,9 +7,9 @@
 #include <cfloat>
 #include <cstdint>
 
-namespace shoal::kernels::neighbors {
+#include "kernels/warp.cuh"
 
-constexpr int kWarp = 32;
+namespace shoal::kernels::neighbors {
 constexpr int kMaxSelect = 64;  // the most neighbours one select keeps per row
 
 struct Candidate {
