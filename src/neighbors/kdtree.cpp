@@ -347,6 +347,8 @@ void KdTree::push_children(Stack& stack, index_t from, const Node& node) const {
           ? box_box_sq_distances_avx512(low, high, low_left, high_left, low_right, high_right, d_)
           : std::pair{box_box_sq_distance_portable(low, high, low_left, high_left, d_),
                       box_box_sq_distance_portable(low, high, low_right, high_right, d_)};
+  // The right child lies a whole subtree away from its parent: fetch it before it is popped.
+  __builtin_prefetch(&nodes_[node.right]);
   push_children(stack, node, left, right);
 }
 
