@@ -235,13 +235,14 @@ class Pieces {
 
   struct Scratch {
     std::vector<double> direction;
-    std::vector<std::pair<double, index_t>> from, to;  // (reach, point), farthest first
+    std::vector<std::pair<double, index_t>> from, to;  // (reach, place in members_), farthest first
   };
 
   /// The pieces are the groups members[starts[g] .. starts[g + 1]) for g in `groups`.
-  Pieces(const Context& ctx, MatrixView<const float> X, const std::vector<index_t>& members,
-         const std::vector<index_t>& starts, const std::vector<index_t>& groups)
-      : X_(X), count_(static_cast<index_t>(groups.size())), d_(X.cols()), members_(members),
+  Pieces(const Context& ctx, MatrixView<const float> X, const std::vector<double>& core,
+         const std::vector<index_t>& members, const std::vector<index_t>& starts, const std::vector<index_t>& groups)
+      : count_(static_cast<index_t>(groups.size())), d_(X.cols()), members_(members),
+        rows_(members.size() * static_cast<std::size_t>(X.cols())), core_(members.size()),
         centroid_(static_cast<std::size_t>(count_ * d_), 0.0), radius_(count_, 0.0),
         length_(static_cast<std::size_t>(count_ * count_)),
         reach_toward_(static_cast<std::size_t>(count_ * count_), -kInfinity) {
@@ -251,11 +252,16 @@ class Pieces {
     for (index_t g = 0; g + 1 < static_cast<index_t>(groups.size()); ++g) {
       SHOAL_ASSERT(starts[groups[g] + 1] == starts[groups[g + 1]], "pieces must be consecutive groups");
     }
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+    for (index_t at = 0; at < static_cast<index_t>(members_.size()); ++at) {
+      std::copy_n(X.row(members_[at]), d_, rows_.data() + at * d_);
+      core_[at] = core[members_[at]];
+    }
 #pragma omp parallel for schedule(dynamic) num_threads(ctx.threads())
     for (index_t g = 0; g < count_; ++g) {
       double* mu = centroid_.data() + g * d_;
       for (index_t at = begin_[g]; at < begin_[g + 1]; ++at) {
-        for (index_t j = 0; j < d_; ++j) mu[j] += X(members_[at], j);
+        for (index_t j = 0; j < d_; ++j) mu[j] += coordinates(at)[j];
       }
       for (index_t j = 0; j < d_; ++j) mu[j] /= static_cast<double>(size(g));
     }
@@ -288,10 +294,9 @@ class Pieces {
       out.clear();
       const double* mu = centroid_.data() + g * d_;
       for (index_t at = begin_[g]; at < begin_[g + 1]; ++at) {
-        const index_t p = members_[at];
-        if (reach.core[p] > best.weight) continue;
-        const double along = sign * centred_dot(X_.row(p), mu, u.data(), d_);
-        if (length - along - other_reach - slack <= best.weight * reach.alpha) out.emplace_back(along, p);
+        if (core_[at] > best.weight) continue;
+        const double along = sign * centred_dot(coordinates(at), mu, u.data(), d_);
+        if (length - along - other_reach - slack <= best.weight * reach.alpha) out.emplace_back(along, at);
       }
       std::sort(out.begin(), out.end(), std::greater<>());
     };
@@ -302,12 +307,11 @@ class Pieces {
       if (to.empty() || length - reach_p - to.front().first - slack > best.weight * reach.alpha) break;
       for (const auto& [reach_q, q] : to) {
         if (length - reach_p - reach_q - slack > best.weight * reach.alpha) break;
-        if (std::max(reach.core[p], reach.core[q]) > best.weight) continue;
+        if (std::max(core_[p], core_[q]) > best.weight) continue;
         if (budget-- == 0) return false;
-        const double weight =
-            std::max({reach.core[p], reach.core[q],
-                      std::sqrt(shoal::detail::exact_sq_distance(X_.row(p), X_.row(q), d_)) / reach.alpha});
-        best = std::min(best, make_edge(weight, p, q));
+        const double distance = std::sqrt(shoal::detail::exact_sq_distance(coordinates(p), coordinates(q), d_));
+        const double weight = std::max({core_[p], core_[q], distance / reach.alpha});
+        best = std::min(best, make_edge(weight, members_[p], members_[q]));
       }
     }
     return true;
@@ -315,6 +319,8 @@ class Pieces {
 
  private:
   [[nodiscard]] index_t size(index_t g) const { return begin_[g + 1] - begin_[g]; }
+  /// The coordinates of members_[at].
+  [[nodiscard]] const float* coordinates(index_t at) const { return rows_.data() + at * d_; }
 
   /// The unit vector from a's centroid toward b's. It is exactly the negative of b's toward a's:
   /// the difference, the norm and the quotients round alike.
@@ -364,7 +370,7 @@ class Pieces {
         }
         const index_t m = last - first;
         for (index_t row = 0; row < m; ++row) {
-          const float* x = X_.row(members_[first + row]);
+          const float* x = coordinates(first + row);
           double sum = 0.0;
           for (index_t j = 0; j < d_; ++j) {
             block[row * d_ + j] = x[j] - centroid_[g * d_ + j];
@@ -387,9 +393,12 @@ class Pieces {
     }
   }
 
-  MatrixView<const float> X_;
   index_t count_, d_;
   std::vector<index_t> members_;       // the points, grouped by piece
+  // Their coordinates and core distances in the same order: a sweep reads a piece's members
+  // in turn, which rows scattered through X would make a cache miss each.
+  std::vector<float> rows_;
+  std::vector<double> core_;
   std::vector<index_t> begin_;         // piece g is members_[begin_[g] .. begin_[g + 1])
   std::vector<double> centroid_;       // [count × d]
   std::vector<double> radius_;         // the farthest member from the centroid
@@ -512,7 +521,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
           for (index_t p = 0; p < n; ++p) candidates += reach_floor[p] <= chosen[slot[component[p]]].weight;
           return candidates;
         })) {
-      pieces.emplace(ctx, reach.X, members, starts, roots);
+      pieces.emplace(ctx, reach.X, reach.core, members, starts, roots);
     }
     if (pieces) {
       std::vector<index_t> owner(pieces->count());
