@@ -71,12 +71,14 @@ void column_box_sq_distances_portable(const float* columns, index_t stride, inde
   }
 }
 
+/// Bit i set where values[i]·scale ≤ limits[i], for i < count ≤ 64.
 std::uint64_t scaled_at_most_portable(const float* values, float scale, const float* limits, index_t count) {
   std::uint64_t mask = 0;
   for (index_t i = 0; i < count; ++i) mask |= static_cast<std::uint64_t>(values[i] * scale <= limits[i]) << i;
   return mask;
 }
 
+/// The largest of values[0 .. count), count ≥ 1.
 float largest_portable(const float* values, index_t count) { return *std::max_element(values, values + count); }
 
 /// Σ_j gap_j² where gap_j is how far x[j] lies outside [low[j], high[j]].
@@ -203,7 +205,7 @@ __attribute__((target("avx512f"))) void column_box_sq_distances_avx512(const flo
 }
 #undef SHOAL_FOR_REGISTERS
 
-/// Bit i set where values[i]·scale ≤ limits[i], for i < count ≤ 64.
+/// scaled_at_most_portable, sixteen at a time.
 __attribute__((target("avx512f"))) std::uint64_t scaled_at_most_avx512(const float* values, float scale,
                                                                        const float* limits, index_t count) {
   std::uint64_t mask = 0;
@@ -218,7 +220,7 @@ __attribute__((target("avx512f"))) std::uint64_t scaled_at_most_avx512(const flo
   return mask;
 }
 
-/// The largest of values[0 .. count), 1 ≤ count ≤ 64.
+/// largest_portable, sixteen at a time.
 __attribute__((target("avx512f"))) float largest_avx512(const float* values, index_t count) {
   __m512 largest = _mm512_set1_ps(-kFloatInf);
   for (index_t i = 0; i < count; i += 16) {
