@@ -113,54 +113,29 @@ SHOAL_AVX512_BEGIN
   if constexpr (Registers > 2) STEP(2); \
   if constexpr (Registers > 3) STEP(3)
 
-template <int Registers>
-__attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(const float* columns, index_t stride,
-                                                                            index_t count, index_t d, const float* x,
-                                                                            float* out, float limit) {
-  __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-  const __mmask16 valid0 = first_lanes(count), valid1 = first_lanes(count - 16), valid2 = first_lanes(count - 32),
-                  valid3 = first_lanes(count - 48);
-  for (index_t j = 0; j < d; ++j) {
-    const __m512 q = _mm512_set1_ps(x[j]);
-    const float* column = columns + j * stride;
-#define SHOAL_STEP(r)                                                                       \
-  do {                                                                                      \
-    const __m512 diff = _mm512_sub_ps(_mm512_maskz_loadu_ps(valid##r, column + 16 * r), q); \
-    sum##r = _mm512_fmadd_ps(diff, diff, sum##r);                                           \
-  } while (false)
-    SHOAL_FOR_REGISTERS(SHOAL_STEP);
-#undef SHOAL_STEP
-  }
-  std::uint64_t below = 0;
-  const __m512 bound = _mm512_set1_ps(limit);
-#define SHOAL_STEP(r)                                                                                      \
-  do {                                                                                                     \
-    _mm512_mask_storeu_ps(out + 16 * r, valid##r, sum##r);                                                 \
-    below |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sum##r, bound, _CMP_LT_OQ)) << (16 * r); \
-  } while (false)
-  SHOAL_FOR_REGISTERS(SHOAL_STEP);
-#undef SHOAL_STEP
-  return below;
-}
-
-/// column_sq_distances_avx512 for two queries at once, x and y: each column register loaded
-/// serves both. Returns x's mask; y's goes to below_y.
-template <int Registers>
-__attribute__((target("avx512f"))) std::uint64_t column_sq_distances_pair_avx512(
+/// column_sq_distances_portable for x, and with Queries = 2 for y too, into out_y with its
+/// mask in below_y: each column register loaded serves both queries.
+template <int Registers, int Queries>
+__attribute__((target("avx512f"))) std::uint64_t column_sq_distances_avx512(
     const float* columns, index_t stride, index_t count, index_t d, const float* x, const float* y, float* out_x,
     float* out_y, float limit_x, float limit_y, std::uint64_t& below_y) {
+  static_assert(Queries == 1 || Queries == 2);
   __m512 sx0 = _mm512_setzero_ps(), sx1 = sx0, sx2 = sx0, sx3 = sx0, sy0 = sx0, sy1 = sx0, sy2 = sx0, sy3 = sx0;
   const __mmask16 valid0 = first_lanes(count), valid1 = first_lanes(count - 16), valid2 = first_lanes(count - 32),
                   valid3 = first_lanes(count - 48);
   for (index_t j = 0; j < d; ++j) {
-    const __m512 qx = _mm512_set1_ps(x[j]), qy = _mm512_set1_ps(y[j]);
+    const __m512 qx = _mm512_set1_ps(x[j]);
+    const __m512 qy = Queries == 2 ? _mm512_set1_ps(y[j]) : qx;
     const float* column = columns + j * stride;
-#define SHOAL_STEP(r)                                                                 \
-  do {                                                                                \
-    const __m512 point = _mm512_maskz_loadu_ps(valid##r, column + 16 * r);            \
-    const __m512 dx = _mm512_sub_ps(point, qx), dy = _mm512_sub_ps(point, qy);        \
-    sx##r = _mm512_fmadd_ps(dx, dx, sx##r);                                           \
-    sy##r = _mm512_fmadd_ps(dy, dy, sy##r);                                           \
+#define SHOAL_STEP(r)                                                          \
+  do {                                                                         \
+    const __m512 point = _mm512_maskz_loadu_ps(valid##r, column + 16 * r);     \
+    const __m512 dx = _mm512_sub_ps(point, qx);                                \
+    sx##r = _mm512_fmadd_ps(dx, dx, sx##r);                                    \
+    if constexpr (Queries == 2) {                                              \
+      const __m512 dy = _mm512_sub_ps(point, qy);                              \
+      sy##r = _mm512_fmadd_ps(dy, dy, sy##r);                                  \
+    }                                                                          \
   } while (false)
     SHOAL_FOR_REGISTERS(SHOAL_STEP);
 #undef SHOAL_STEP
@@ -168,12 +143,14 @@ __attribute__((target("avx512f"))) std::uint64_t column_sq_distances_pair_avx512
   std::uint64_t below_x = 0;
   below_y = 0;
   const __m512 bound_x = _mm512_set1_ps(limit_x), bound_y = _mm512_set1_ps(limit_y);
-#define SHOAL_STEP(r)                                                                                           \
-  do {                                                                                                          \
-    _mm512_mask_storeu_ps(out_x + 16 * r, valid##r, sx##r);                                                     \
-    _mm512_mask_storeu_ps(out_y + 16 * r, valid##r, sy##r);                                                     \
-    below_x |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sx##r, bound_x, _CMP_LT_OQ)) << (16 * r); \
-    below_y |= static_cast<std::uint64_t>(_mm512_mask_cmp_ps_mask(valid##r, sy##r, bound_y, _CMP_LT_OQ)) << (16 * r); \
+#define SHOAL_STEP(r)                                                                                  \
+  do {                                                                                                 \
+    _mm512_mask_storeu_ps(out_x + 16 * r, valid##r, sx##r);                                            \
+    below_x |= std::uint64_t{_mm512_mask_cmp_ps_mask(valid##r, sx##r, bound_x, _CMP_LT_OQ)} << (16 * r); \
+    if constexpr (Queries == 2) {                                                                      \
+      _mm512_mask_storeu_ps(out_y + 16 * r, valid##r, sy##r);                                          \
+      below_y |= std::uint64_t{_mm512_mask_cmp_ps_mask(valid##r, sy##r, bound_y, _CMP_LT_OQ)} << (16 * r); \
+    }                                                                                                  \
   } while (false)
   SHOAL_FOR_REGISTERS(SHOAL_STEP);
 #undef SHOAL_STEP
@@ -392,7 +369,9 @@ std::uint64_t KdTree::leaf_sq_distances(const float* x, index_t node, float* out
   const index_t count = leaf.end - leaf.begin;
   if (!shoal::detail::kHasAvx512) return column_sq_distances_portable(columns, X_.rows(), count, d_, x, out, limit);
   return with_registers(count, [&](auto registers) {
-    return column_sq_distances_avx512<registers>(columns, X_.rows(), count, d_, x, out, limit);
+    std::uint64_t unused = 0;
+    return column_sq_distances_avx512<registers, 1>(columns, X_.rows(), count, d_, x, nullptr, out, nullptr, limit,
+                                                    0.0f, unused);
   });
 }
 
@@ -407,8 +386,8 @@ std::pair<std::uint64_t, std::uint64_t> KdTree::leaf_sq_distances(const float* x
   const index_t count = leaf.end - leaf.begin;
   std::uint64_t below_y = 0;
   const std::uint64_t below_x = with_registers(count, [&](auto registers) {
-    return column_sq_distances_pair_avx512<registers>(columns, X_.rows(), count, d_, x, y, out_x, out_y, limit_x,
-                                                      limit_y, below_y);
+    return column_sq_distances_avx512<registers, 2>(columns, X_.rows(), count, d_, x, y, out_x, out_y, limit_x,
+                                                    limit_y, below_y);
   });
   return {below_x, below_y};
 }

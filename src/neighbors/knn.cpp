@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <compare>
 #include <limits>
 #include <numeric>
 
@@ -114,8 +115,8 @@ std::vector<double> sq_norms(MatrixView<const float> X) {
 
 Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
   const index_t n = X.rows(), d = X.cols();
-  const auto row_less = [&](index_t a, index_t b) {
-    return std::lexicographical_compare(X.row(a), X.row(a) + d, X.row(b), X.row(b) + d);
+  const auto compare_rows = [&](index_t a, index_t b) {
+    return std::lexicographical_compare_three_way(X.row(a), X.row(a) + d, X.row(b), X.row(b) + d);
   };
   // Rows ordered by a hash of their values, then by the values, then by index: equal rows end
   // up together, each run in index order, and the sort compares hashes held in the array, not
@@ -132,8 +133,7 @@ Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
   }
   std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first < b.first;
-    if (row_less(a.second, b.second)) return true;
-    if (row_less(b.second, a.second)) return false;
+    if (const auto rows = compare_rows(a.second, b.second); rows != 0) return rows < 0;
     return a.second < b.second;
   });
   Duplicates found;
@@ -141,9 +141,10 @@ Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
   found.run_starts.push_back(0);
   for (index_t begin = 0, end = 0; begin < n; begin = end) {
     end = begin + 1;
-    while (end < n && keyed[end].first == keyed[begin].first && !row_less(keyed[begin].second, keyed[end].second)) {
-      ++end;
-    }
+    const auto same = [&](index_t at) {
+      return keyed[at].first == keyed[begin].first && compare_rows(keyed[begin].second, keyed[at].second) == 0;
+    };
+    while (end < n && same(end)) ++end;
     if (end - begin <= k) continue;
     for (index_t at = begin; at < end; ++at) {
       found.settled[keyed[at].second] = 1;
