@@ -19,13 +19,47 @@ using shoal::detail::first_lanes;
 
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
-/// Nodes of the subtree over m points: its shape depends on m alone (halves, down to leaves).
-index_t subtree_nodes(index_t m) {
-  return m <= KdTree::kLeafSize ? 1 : 1 + subtree_nodes(m / 2) + subtree_nodes(m - m / 2);
-}
-
 /// Subtrees of at least this many points are built as tasks of their own.
 constexpr index_t kTaskSize = 1 << 15;
+
+/// Where a node's points leave a near-empty stretch along the split dimension, the split goes
+/// there: between two blobs instead of through both, whose leaves would straddle the space
+/// between them (large boxes, which every search nearby has to visit). The stretch is the
+/// emptiest of kGapBins equal bins over the node's extent that leaves at least kGapMargin of
+/// the points on each side; it counts when it holds under kGapRatio times the points of the
+/// median's bin, and that bin at least kGapMinCount points (fewer are too noisy to tell).
+constexpr index_t kGapBins = 64;
+constexpr double kGapMargin = 0.1;
+constexpr double kGapRatio = 0.125;
+constexpr index_t kGapMinCount = 32;
+
+/// The bin of value v among kGapBins equal bins over [low, high] (high > low).
+index_t gap_bin(float v, float low, float high) {
+  const double scale = static_cast<double>(kGapBins) / (static_cast<double>(high) - low);
+  return std::min(kGapBins - 1, static_cast<index_t>((static_cast<double>(v) - low) * scale));
+}
+
+/// The bin of the near-empty stretch among the m keys, or −1 if there is none.
+index_t find_gap(const float* keys, index_t m, float low, float high) {
+  if (!(high > low)) return -1;
+  std::array<index_t, kGapBins> counts{};
+  for (index_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>(gap_bin(keys[i], low, high))];
+  index_t before = 0, median_bin = -1, emptiest = -1;
+  const double margin = kGapMargin * static_cast<double>(m);
+  for (index_t b = 0; b < kGapBins; ++b) {
+    const index_t count = counts[static_cast<std::size_t>(b)];
+    if (median_bin < 0 && before + count > m / 2) median_bin = b;
+    const index_t after = m - before - count;
+    const bool balanced = static_cast<double>(before) >= margin && static_cast<double>(after) >= margin;
+    if (balanced && (emptiest < 0 || count < counts[static_cast<std::size_t>(emptiest)])) emptiest = b;
+    before += count;
+  }
+  if (emptiest < 0) return -1;
+  const auto median_count = static_cast<double>(counts[static_cast<std::size_t>(median_bin)]);
+  const bool gap = median_count >= kGapMinCount &&
+                   static_cast<double>(counts[static_cast<std::size_t>(emptiest)]) < kGapRatio * median_count;
+  return gap ? emptiest : -1;
+}
 
 /// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
 /// (the caller has checked that the entry beats it).
@@ -251,53 +285,123 @@ KdTree::KdTree(MatrixView<const float> X, int threads)
       float_error_(2.0 * (static_cast<double>(X.cols()) + 1.0) * std::ldexp(1.0, -24)) {
   const index_t n = X.rows();
   std::iota(order_.begin(), order_.end(), index_t{0});
-  // Every node's place is known before the build (preorder: a node, its left subtree, its
-  // right), so that subtrees can be built at once.
-  const index_t count = n > 0 ? subtree_nodes(n) : 0;
-  nodes_.resize(static_cast<std::size_t>(count));
-  low_.assign(static_cast<std::size_t>(count * d_), kFloatInf);
-  high_.assign(static_cast<std::size_t>(count * d_), -kFloatInf);
-#pragma omp parallel num_threads(threads)
-#pragma omp single
-  if (n > 0) build(0, 0, n);
+  // The build moves the points themselves, as columns: each pass over a node reads its points
+  // in sequence rather than scattered through X.
   columns_.resize(static_cast<std::size_t>(n * d_));
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (index_t at = 0; at < n; ++at) {
-    position_[order_[at]] = at;
-    for (index_t j = 0; j < d_; ++j) columns_[j * n + at] = X(order_[at], j);
+    for (index_t j = 0; j < d_; ++j) columns_[j * n + at] = X(at, j);
   }
+  if (n > 0) {
+    BuildScratch scratch{std::vector<float>(static_cast<std::size_t>(n)), std::vector<index_t>(static_cast<std::size_t>(n)),
+                         std::vector<index_t>(static_cast<std::size_t>(n))};
+    Subtree tree;
+#pragma omp parallel num_threads(threads)
+#pragma omp single
+    build(tree, scratch, 0, n);
+    nodes_ = std::move(tree.nodes);
+    low_ = std::move(tree.low);
+    high_ = std::move(tree.high);
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (index_t at = 0; at < n; ++at) position_[order_[at]] = at;
 }
 
-void KdTree::build(index_t id, index_t begin, index_t end) {
-  nodes_[id] = {begin, end, -1, -1};
-  for (index_t at = begin; at < end; ++at) {
-    const float* x = X_.row(order_[at]);
-    for (index_t j = 0; j < d_; ++j) {
-      low_[id * d_ + j] = std::min(low_[id * d_ + j], x[j]);
-      high_[id * d_ + j] = std::max(high_[id * d_ + j], x[j]);
+void KdTree::build(Subtree& tree, BuildScratch& scratch, index_t begin, index_t end) {
+  const index_t n = X_.rows(), m = end - begin;
+  const auto id = static_cast<index_t>(tree.nodes.size());
+  tree.nodes.push_back({begin, end, -1, -1});
+  tree.low.resize(tree.low.size() + static_cast<std::size_t>(d_));
+  tree.high.resize(tree.high.size() + static_cast<std::size_t>(d_));
+  // The box, and the dimension of largest variance to split: in blobs it separates them
+  // better than the widest extent, which a few far points can set.
+  index_t dimension = 0;
+  double largest = -1.0;
+  for (index_t j = 0; j < d_; ++j) {
+    const float* column = columns_.data() + j * n + begin;
+    float low = column[0], high = column[0];
+    double sum = 0.0, sum_sq = 0.0;  // about the first value, against cancellation
+    for (index_t i = 0; i < m; ++i) {
+      low = std::min(low, column[i]);
+      high = std::max(high, column[i]);
+      const double v = static_cast<double>(column[i]) - column[0];
+      sum += v;
+      sum_sq += v * v;
+    }
+    tree.low[static_cast<std::size_t>(id * d_ + j)] = low;
+    tree.high[static_cast<std::size_t>(id * d_ + j)] = high;
+    const double spread = sum_sq - sum * sum / static_cast<double>(m);
+    if (spread > largest) {
+      largest = spread;
+      dimension = j;
     }
   }
-  if (end - begin <= kLeafSize) return;
-  index_t widest = 0;
-  for (index_t j = 1; j < d_; ++j) {
-    if (high_[id * d_ + j] - low_[id * d_ + j] > high_[id * d_ + widest] - low_[id * d_ + widest]) widest = j;
+  if (m <= kLeafSize) return;
+  const index_t middle = split(scratch, begin, end, dimension, tree.low[static_cast<std::size_t>(id * d_ + dimension)],
+                               tree.high[static_cast<std::size_t>(id * d_ + dimension)]);
+  tree.nodes[static_cast<std::size_t>(id)].left = id + 1;
+  if (m < kTaskSize) {
+    build(tree, scratch, begin, middle);
+    tree.nodes[static_cast<std::size_t>(id)].right = static_cast<index_t>(tree.nodes.size());
+    build(tree, scratch, middle, end);
+    return;
   }
-  // Equal points are split like any others, so that no leaf holds more than kLeafSize.
-  const index_t middle = begin + (end - begin) / 2;
-  std::nth_element(order_.begin() + begin, order_.begin() + middle, order_.begin() + end,
-                   [&](index_t a, index_t b) { return X_(a, widest) < X_(b, widest); });
-  const index_t left = id + 1, right = left + subtree_nodes(middle - begin);
-  nodes_[id].left = left;
-  nodes_[id].right = right;
-  if (end - begin >= kTaskSize) {
-#pragma omp task default(shared) firstprivate(left, begin, middle)
-    build(left, begin, middle);
-    build(right, middle, end);
+  // The right subtree is built apart, then appended with its nodes renumbered (preorder: a
+  // node, its left subtree, its right), so the tree is the same for any number of threads.
+  Subtree right;
+#pragma omp task default(shared)
+  build(right, scratch, middle, end);
+  build(tree, scratch, begin, middle);
 #pragma omp taskwait
-  } else {
-    build(left, begin, middle);
-    build(right, middle, end);
+  const auto offset = static_cast<index_t>(tree.nodes.size());
+  tree.nodes[static_cast<std::size_t>(id)].right = offset;
+  for (Node node : right.nodes) {
+    if (node.left >= 0) {
+      node.left += offset;
+      node.right += offset;
+    }
+    tree.nodes.push_back(node);
   }
+  tree.low.insert(tree.low.end(), right.low.begin(), right.low.end());
+  tree.high.insert(tree.high.end(), right.high.begin(), right.high.end());
+}
+
+index_t KdTree::split(BuildScratch& scratch, index_t begin, index_t end, index_t dimension, float low, float high) {
+  const index_t n = X_.rows(), m = end - begin;
+  const float* keys = columns_.data() + dimension * n;
+  index_t* destination = scratch.destination.data();
+  index_t left = 0;  // points going left, then the position of the first going right
+  if (const index_t gap = find_gap(keys + begin, m, low, high); gap >= 0) {
+    for (index_t at = begin; at < end; ++at) left += gap_bin(keys[at], low, high) < gap ? 1 : 0;
+    index_t to_left = begin, to_right = begin + left;
+    for (index_t at = begin; at < end; ++at) destination[at] = gap_bin(keys[at], low, high) < gap ? to_left++ : to_right++;
+  } else {
+    // Otherwise at the order statistic that leaves the fewest leaves below, evenly filled:
+    // ⌈m / kLeafSize⌉ leaves, ⌈half⌉ of them on the left.
+    const index_t leaves = (m + kLeafSize - 1) / kLeafSize;
+    left = m * ((leaves + 1) / 2) / leaves;
+    float* sorted = scratch.values.data() + begin;
+    std::copy(keys + begin, keys + end, sorted);
+    std::nth_element(sorted, sorted + left - 1, sorted + m);
+    const float last_left = sorted[left - 1];
+    index_t below = 0;
+    for (index_t at = begin; at < end; ++at) below += keys[at] < last_left ? 1 : 0;
+    // Points equal to the last key on the left fill its remaining places in order.
+    index_t equal_left = left - below, to_left = begin, to_right = begin + left;
+    for (index_t at = begin; at < end; ++at) {
+      const bool goes_left = keys[at] < last_left || (keys[at] == last_left && equal_left-- > 0);
+      destination[at] = goes_left ? to_left++ : to_right++;
+    }
+  }
+  // Stable partition of the order and of every column through the scratch.
+  for (index_t at = begin; at < end; ++at) scratch.order[static_cast<std::size_t>(destination[at])] = order_[at];
+  std::copy(scratch.order.begin() + begin, scratch.order.begin() + end, order_.begin() + begin);
+  for (index_t j = 0; j < d_; ++j) {
+    float* column = columns_.data() + j * n;
+    for (index_t at = begin; at < end; ++at) scratch.values[static_cast<std::size_t>(destination[at])] = column[at];
+    std::copy(scratch.values.begin() + begin, scratch.values.begin() + end, column + begin);
+  }
+  return begin + left;
 }
 
 void KdTree::push_children(Stack& stack, const Node& node, float left_distance, float right_distance) {

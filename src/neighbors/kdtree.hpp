@@ -65,8 +65,21 @@ class KdTree {
                                                             float* out_y, float limit_x, float limit_y) const;
 
  private:
-  /// Builds node `id` over points [begin, end) and its subtree, in preorder from id on.
-  void build(index_t id, index_t begin, index_t end);
+  /// Nodes in preorder (a node, its left subtree, its right) with their boxes.
+  struct Subtree {
+    std::vector<Node> nodes;
+    std::vector<float> low, high;
+  };
+  /// Room for moving points, by tree position (subtrees use disjoint ranges).
+  struct BuildScratch {
+    std::vector<float> values;
+    std::vector<index_t> order, destination;
+  };
+  /// Appends the subtree over tree positions [begin, end) to `tree`.
+  void build(Subtree& tree, BuildScratch& scratch, index_t begin, index_t end);
+  /// Reorders positions [begin, end) so that those left of the split along `dimension` (whose
+  /// extent is [low, high]) come first; returns where the others begin.
+  index_t split(BuildScratch& scratch, index_t begin, index_t end, index_t dimension, float low, float high);
 
   MatrixView<const float> X_;
   index_t d_;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
@@ -106,8 +107,42 @@ TEST(Knn, RowsDifferingOnlyInTheSignOfZeroAreDuplicates) {
   }
 }
 
+TEST(KdTree, SplitsBetweenBlobsNotThroughThem) {
+  // 3,000 points near the origin and 1,000 near x = 100: the median split would cut the large
+  // blob; the split at the empty stretch between them puts each blob in one subtree.
+  std::mt19937 random(3);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  Matrix<float> X(4000, 4);
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols(); ++j) X(i, j) = unit(random) + (j == 0 && i >= 3000 ? 100.0f : 0.0f);
+  }
+  const detail::KdTree tree(X);
+  const auto& left = tree.nodes()[static_cast<std::size_t>(tree.nodes()[0].left)];
+  ASSERT_EQ(left.end - left.begin, 3000);
+  for (index_t at = left.begin; at < left.end; ++at) ASSERT_LT(tree.point_at(at), 3000) << at;
+}
+
+TEST(KdTree, AsFewLeavesAsTheirSizeAllowsEvenlyFilled) {
+  // Without gaps every split is at the order statistic that leaves ⌈m / 64⌉ leaves below.
+  std::mt19937 random(5);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  Matrix<float> X(10000, 3);
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols(); ++j) X(i, j) = unit(random);
+  }
+  const detail::KdTree tree(X);
+  index_t leaves = 0;
+  for (const auto& node : tree.nodes()) {
+    if (node.left >= 0) continue;
+    ++leaves;
+    ASSERT_GE(node.end - node.begin, 10000 / 157) << "leaf " << leaves;
+    ASSERT_LE(node.end - node.begin, detail::KdTree::kLeafSize) << "leaf " << leaves;
+  }
+  ASSERT_EQ(leaves, 157);
+}
+
 TEST(KdTree, SameTreeOnAnyNumberOfThreads) {
-  // Large enough for the build to split into tasks; nodes are placed before they are built.
+  // Large enough for the build to split into tasks, whose subtrees are appended in order.
   const datasets::Blobs blobs = datasets::make_blobs({.n = 150000, .d = 5, .centers = 6, .std = 2.0, .seed = 8});
   const detail::KdTree one(blobs.X, 1), four(blobs.X, 4);
   ASSERT_EQ(one.nodes().size(), four.nodes().size());
