@@ -61,6 +61,10 @@ index_t find_gap(const float* keys, index_t m, float low, float high) {
   return gap ? emptiest : -1;
 }
 
+/// The searches of a leaf's points test a node against each point's own bound when its box lies
+/// farther from the leaf's box than this share of their shared bound (squared distances).
+constexpr float kApartShare = 0.125f;
+
 /// Inserts into a sorted list of at most `count` entries, dropping the last when it is full
 /// (the caller has checked that the entry beats it).
 void insert_bounded(std::vector<std::pair<float, std::int32_t>>& list, std::pair<float, std::int32_t> entry,
@@ -539,6 +543,12 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
   worst.fill(kFloatInf);
   float shared = kFloatInf;
   const bool avx512 = shoal::detail::kHasAvx512;
+  // The queries whose own bound a node's box may beat.
+  const auto near_queries = [&](index_t id) {
+    leaf_box_sq_distances(leaf, id, boxes.data());
+    return avx512 ? scaled_at_most_avx512(boxes.data(), shrink, worst.data(), m)
+                  : scaled_at_most_portable(boxes.data(), shrink, worst.data(), m);
+  };
   stack.clear();
   stack.emplace_back(0, 0.0f);
   while (!stack.empty()) {
@@ -547,9 +557,7 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
     if (box * shrink > shared) continue;
     const Node& node = nodes_[id];
     if (node.left < 0) {
-      leaf_box_sq_distances(leaf, id, boxes.data());
-      const std::uint64_t near = avx512 ? scaled_at_most_avx512(boxes.data(), shrink, worst.data(), m)
-                                        : scaled_at_most_portable(boxes.data(), shrink, worst.data(), m);
+      const std::uint64_t near = near_queries(id);
       bool lowered = false;
       // The bits name the points below the bound as it was; it only falls as they go in.
       const auto insert = [&](index_t q, std::uint64_t below, const float* distances) {
@@ -583,6 +591,10 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
       if (lowered) shared = avx512 ? largest_avx512(worst.data(), m) : largest_portable(worst.data(), m);
       continue;
     }
+    // A subtree well apart from the leaf's box may still be out of every query's own reach,
+    // which one box distance per query tells (in 16 dimensions the box reaches far beyond its
+    // points). Near the box the test rarely prunes, and is not worth its cost.
+    if (box > kApartShare * shared && near_queries(id) == 0) continue;
     push_children(stack, leaf, node);
   }
 }

@@ -31,7 +31,8 @@ class KdTree {
                std::vector<float>& scratch) const;
 
   /// `nearest` for every point of a leaf at once (the queries share one traversal, pruned by
-  /// the distance between bounding boxes): out[i] receives the list of the leaf's i-th point.
+  /// the distance between bounding boxes, and far from the leaf by each query's distance to a
+  /// node's box): out[i] receives the list of the leaf's i-th point.
   void nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vector<std::pair<float, std::int32_t>>>& out,
                         Stack& stack, std::vector<float>& scratch) const;
 
