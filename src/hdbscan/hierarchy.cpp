@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 #include "core/check.hpp"
 
@@ -29,30 +30,36 @@ void bfs(const std::vector<Merge>& merges, index_t n, std::int64_t root, std::ve
   }
 }
 
-}  // namespace
-
-std::vector<Merge> single_linkage(const SpanningTree& tree, index_t n) {
-  SHOAL_ASSERT(static_cast<index_t>(tree.u.size()) == n - 1, "a spanning tree of ", n, " points has ", tree.u.size(),
-               " edges");
-  std::vector<std::int64_t> parent(2 * n - 1, -1), size(2 * n - 1, 0);
-  std::fill(size.begin(), size.begin() + n, 1);
-  const auto find = [&](std::int64_t x) {
-    std::int64_t root = x;
+/// single_linkage with dendrogram nodes (points 0 .. n − 1, then merges) of type Node: a
+/// union-find whose sets are the dendrogram's subtrees, paths compressed to their root.
+template <class Node>
+std::vector<Merge> link(const SpanningTree& tree, index_t n) {
+  std::vector<Node> parent(static_cast<std::size_t>(2 * n - 1), Node{-1});
+  const auto find = [&](Node x) {
+    Node root = x;
     while (parent[root] != -1) root = parent[root];
     while (parent[x] != -1 && parent[x] != root) x = std::exchange(parent[x], root);
     return root;
   };
   std::vector<Merge> merges;
-  merges.reserve(n - 1);
-  std::int64_t next = n;
+  merges.reserve(static_cast<std::size_t>(n - 1));
+  const auto size = [&](Node x) { return x < n ? std::int64_t{1} : merges[static_cast<std::size_t>(x - n)].size; };
+  auto next = static_cast<Node>(n);
   for (std::size_t e = 0; e < tree.u.size(); ++e) {
-    const std::int64_t a = find(tree.u[e]), b = find(tree.v[e]);
-    merges.push_back({a, b, tree.weight[e], size[a] + size[b]});
-    parent[a] = parent[b] = next;
-    size[next] = size[a] + size[b];
-    ++next;
+    const Node a = find(static_cast<Node>(tree.u[e])), b = find(static_cast<Node>(tree.v[e]));
+    merges.push_back({a, b, tree.weight[e], size(a) + size(b)});
+    parent[a] = parent[b] = next++;
   }
   return merges;
+}
+
+}  // namespace
+
+std::vector<Merge> single_linkage(const SpanningTree& tree, index_t n) {
+  SHOAL_ASSERT(static_cast<index_t>(tree.u.size()) == n - 1, "a spanning tree of ", n, " points has ", tree.u.size(),
+               " edges");
+  // 32-bit nodes up to 2^30 points halve the array that every find jumps through at random.
+  return n < (index_t{1} << 30) ? link<std::int32_t>(tree, n) : link<std::int64_t>(tree, n);
 }
 
 CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_size) {
