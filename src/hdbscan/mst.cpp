@@ -54,6 +54,15 @@ class UnionFind {
     while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
     return x;
   }
+  /// Every element's root, in one pass that also compresses every path: a parent always has
+  /// a smaller index than its child (see unite), so it is settled before the child.
+  void roots(std::vector<index_t>& out) {
+    out.resize(parent_.size());
+    for (std::size_t x = 0; x < parent_.size(); ++x) {
+      const index_t up = parent_[x];
+      out[x] = parent_[x] = up == static_cast<index_t>(x) ? up : out[static_cast<std::size_t>(up)];
+    }
+  }
   /// Joins the two sets; the smaller root becomes the root, so roots do not depend on order.
   bool unite(index_t x, index_t y) {
     x = find(x);
@@ -242,20 +251,14 @@ class Pieces {
     std::vector<std::pair<double, index_t>> from, to;  // (reach, place in members_), farthest first
   };
 
-  /// The pieces are the groups members[starts[g] .. starts[g + 1]) for g in `groups`.
+  /// The pieces are the groups members[starts[g] .. starts[g + 1]).
   Pieces(const Context& ctx, MatrixView<const float> X, const std::vector<double>& core,
-         const std::vector<index_t>& members, const std::vector<index_t>& starts, const std::vector<index_t>& groups)
-      : count_(static_cast<index_t>(groups.size())), d_(X.cols()), members_(members),
-        rows_(members.size() * static_cast<std::size_t>(X.cols())), core_(members.size()),
+         const std::vector<index_t>& members, const std::vector<index_t>& starts)
+      : count_(static_cast<index_t>(starts.size()) - 1), d_(X.cols()), members_(members),
+        rows_(members.size() * static_cast<std::size_t>(X.cols())), core_(members.size()), begin_(starts),
         centroid_(static_cast<std::size_t>(count_ * d_), 0.0), radius_(count_, 0.0),
         length_(static_cast<std::size_t>(count_ * count_)),
         reach_toward_(static_cast<std::size_t>(count_ * count_), -kInfinity) {
-    begin_.reserve(groups.size() + 1);
-    for (const index_t g : groups) begin_.push_back(starts[g]);
-    begin_.push_back(starts[groups.back() + 1]);
-    for (index_t g = 0; g + 1 < static_cast<index_t>(groups.size()); ++g) {
-      SHOAL_ASSERT(starts[groups[g] + 1] == starts[groups[g + 1]], "pieces must be consecutive groups");
-    }
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (index_t at = 0; at < static_cast<index_t>(members_.size()); ++at) {
       std::copy_n(X.row(members_[at]), d_, rows_.data() + at * d_);
@@ -459,8 +462,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
       reach.knn.kdtree ? reach.knn.kdtree : std::make_shared<const neighbors::detail::KdTree>(reach.X, ctx.threads());
   const neighbors::detail::KdTree& kdtree = *own;
   ReachSearch tree(kdtree, reach);
-  std::vector<index_t> component(n), members(n), starts, slot(n), batch_leaf, batch_start, batch_points;
-  std::iota(component.begin(), component.end(), index_t{0});
+  std::vector<index_t> component(n), members(n), slot(n), roots, starts, next, batch_leaf, batch_start, batch_points;
   std::vector<Edge> proposal(n);
   // Whether a point's list lies in its own component: it then proposes nothing, now or later.
   std::vector<char> list_inside(n, 0);
@@ -472,19 +474,22 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
   index_t searches = 0;
   std::optional<Pieces> pieces;
   for (;;) {
-    // From each point's last root: the same root by a shorter path.
-    for (index_t p = 0; p < n; ++p) component[p] = joined.find(component[p]);
-    // Members of each component, grouped by root, in index order (a counting sort).
-    starts.assign(n + 1, 0);
-    for (index_t p = 0; p < n; ++p) ++starts[component[p] + 1];
-    std::partial_sum(starts.begin(), starts.end(), starts.begin());
-    std::vector<index_t> next(starts.begin(), starts.end() - 1);
-    for (index_t p = 0; p < n; ++p) members[next[component[p]]++] = p;
-    std::vector<index_t> roots;
-    for (index_t c = 0; c < n; ++c) {
-      if (starts[c + 1] > starts[c]) roots.push_back(c);
+    joined.roots(component);
+    // Each component's slot, in the order of its root (its smallest point, so met first), and
+    // the members of each slot in index order (a counting sort over the slots, not the points).
+    roots.clear();
+    for (index_t p = 0; p < n; ++p) {
+      if (component[p] == p) {
+        slot[p] = static_cast<index_t>(roots.size());
+        roots.push_back(p);
+      }
     }
     if (roots.size() <= 1) break;
+    starts.assign(roots.size() + 1, 0);
+    for (index_t p = 0; p < n; ++p) ++starts[slot[component[p]] + 1];
+    std::partial_sum(starts.begin(), starts.end(), starts.begin());
+    next.assign(starts.begin(), starts.end() - 1);
+    for (index_t p = 0; p < n; ++p) members[next[slot[component[p]]]++] = p;
     tree.refresh(component);
 
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
@@ -527,9 +532,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
     std::vector<std::atomic<double>> bound(roots.size());  // chosen[r].weight, read without a lock
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (std::size_t r = 0; r < roots.size(); ++r) {
-      const index_t c = roots[r];
-      slot[c] = static_cast<index_t>(r);
-      for (index_t at = starts[c]; at < starts[c + 1]; ++at) chosen[r] = std::min(chosen[r], proposal[members[at]]);
+      for (index_t at = starts[r]; at < starts[r + 1]; ++at) chosen[r] = std::min(chosen[r], proposal[members[at]]);
     }
     // Once pieces are taken, sweeps find the components' lightest edges out; only components
     // whose sweeps gave up search the tree below.
@@ -539,7 +542,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
           for (index_t p = 0; p < n; ++p) candidates += reach_floor[p] <= chosen[slot[component[p]]].weight;
           return candidates;
         })) {
-      pieces.emplace(ctx, reach.X, reach.core, members, starts, roots);
+      pieces.emplace(ctx, reach.X, reach.core, members, starts);
     }
     if (pieces) {
       std::vector<index_t> owner(pieces->count());
