@@ -255,13 +255,16 @@ class Pieces {
   Pieces(const Context& ctx, MatrixView<const float> X, const std::vector<double>& core,
          const std::vector<index_t>& members, const std::vector<index_t>& starts)
       : count_(static_cast<index_t>(starts.size()) - 1), d_(X.cols()), members_(members),
-        rows_(members.size() * static_cast<std::size_t>(X.cols())), core_(members.size()), begin_(starts),
+        // Left uninitialised: the copy below writes every entry, on every thread; zeroing them
+        // first, on one, made taking the pieces 0.63 instead of 0.49 s at 2,000,000 points.
+        rows_(new float[members.size() * static_cast<std::size_t>(X.cols())]), core_(new double[members.size()]),
+        begin_(starts),
         centroid_(static_cast<std::size_t>(count_ * d_), 0.0), radius_(count_, 0.0),
         length_(static_cast<std::size_t>(count_ * count_)),
         reach_toward_(static_cast<std::size_t>(count_ * count_), -kInfinity) {
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (index_t at = 0; at < static_cast<index_t>(members_.size()); ++at) {
-      std::copy_n(X.row(members_[at]), d_, rows_.data() + at * d_);
+      std::copy_n(X.row(members_[at]), d_, rows_.get() + at * d_);
       core_[at] = core[members_[at]];
     }
 #pragma omp parallel for schedule(dynamic) num_threads(ctx.threads())
@@ -327,7 +330,7 @@ class Pieces {
  private:
   [[nodiscard]] index_t size(index_t g) const { return begin_[g + 1] - begin_[g]; }
   /// The coordinates of members_[at].
-  [[nodiscard]] const float* coordinates(index_t at) const { return rows_.data() + at * d_; }
+  [[nodiscard]] const float* coordinates(index_t at) const { return rows_.get() + at * d_; }
 
   /// The unit vector from a's centroid toward b's. It is exactly the negative of b's toward a's:
   /// the difference, the norm and the quotients round alike.
@@ -404,8 +407,8 @@ class Pieces {
   std::vector<index_t> members_;       // the points, grouped by piece
   // Their coordinates and core distances in the same order: a sweep reads a piece's members
   // in turn, which rows scattered through X would make a cache miss each.
-  std::vector<float> rows_;
-  std::vector<double> core_;
+  std::unique_ptr<float[]> rows_;
+  std::unique_ptr<double[]> core_;
   std::vector<index_t> begin_;         // piece g is members_[begin_[g] .. begin_[g + 1])
   std::vector<double> centroid_;       // [count × d]
   std::vector<double> radius_;         // the farthest member from the centroid
