@@ -465,7 +465,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
       reach.knn.kdtree ? reach.knn.kdtree : std::make_shared<const neighbors::detail::KdTree>(reach.X, ctx.threads());
   const neighbors::detail::KdTree& kdtree = *own;
   ReachSearch tree(kdtree, reach);
-  std::vector<index_t> component(n), members(n), slot(n), roots, starts, next, batch_leaf, batch_start, batch_points;
+  std::vector<index_t> component(n), members(n), slot(n), starts, batch_leaf, batch_start, batch_points;
   std::vector<Edge> proposal(n);
   // Whether a point's list lies in its own component: it then proposes nothing, now or later.
   std::vector<char> list_inside(n, 0);
@@ -480,7 +480,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
     joined.roots(component);
     // Each component's slot, in the order of its root (its smallest point, so met first), and
     // the members of each slot in index order (a counting sort over the slots, not the points).
-    roots.clear();
+    std::vector<index_t> roots;
     for (index_t p = 0; p < n; ++p) {
       if (component[p] == p) {
         slot[p] = static_cast<index_t>(roots.size());
@@ -491,7 +491,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
     starts.assign(roots.size() + 1, 0);
     for (index_t p = 0; p < n; ++p) ++starts[slot[component[p]] + 1];
     std::partial_sum(starts.begin(), starts.end(), starts.begin());
-    next.assign(starts.begin(), starts.end() - 1);
+    std::vector<index_t> next(starts.begin(), starts.end() - 1);
     for (index_t p = 0; p < n; ++p) members[next[slot[component[p]]]++] = p;
     tree.refresh(component);
 
