@@ -7,6 +7,7 @@ on the same data, with the same parameters; and shoal's scaling in n with its pe
     python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling
     python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling --approximate
     python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling --blob-size 12500
+    python3 benchmarks/compare/hdbscan_cpu.py --shoal build/release/bin/shoal --scaling --blob-size 12500 --spread
 
 Comparison data: `shoal generate blobs --n 200000 --d 10 --centers 20 --std 1.5 --seed 3`,
 min_cluster_size 50, min_samples 10. The hdbscan package runs with approx_min_span_tree=False
@@ -19,7 +20,9 @@ Scaling: shoal alone on blobs with n from 250,000 to 2,000,000 at d = 16 (same p
 printing seconds per stage, seconds / (n log2 n), and peak memory per point. With --approximate,
 either runs shoal's approximate mode on an HNSW kNN graph (`--knn-index hnsw --approximate`).
 The blobs are 20 (denser as n grows) or, with --blob-size M, n / M blobs of M points each (the
-same local density at every n, more blobs).
+same density within blobs at every n, more blobs). Their centres are uniform in [-10, 10)^16;
+with --spread that box grows as n^(1/16), so the blobs are as far apart at every n as at 250,000
+(in the fixed box, 8 times the blobs at 2,000,000 lie closer to one another).
 """
 import argparse
 import json
@@ -106,13 +109,16 @@ def compare(args, scratch):
 
 def scaling(args, scratch):
     blobs = f"blobs of {args.blob_size} points" if args.blob_size else "20 blobs"
+    blobs += ", centres spread as n^(1/16)" if args.spread else ""
     print(f"shoal HDBSCAN scaling: {blobs} (std 1.5) in 16-d, min_cluster_size 50, min_samples 10, {mode_of(args)}")
     print(f"{'n':>9} {'seconds':>8} {'knn':>6} {'mst':>6} {'us / (n log2 n)':>16} {'peak MiB':>9} {'bytes / point':>14}")
     for n in (250_000, 500_000, 1_000_000, 2_000_000):
         data = scratch / f"X{n}.npy"
         centers = n // args.blob_size if args.blob_size else 20
+        half_side = 10.0 * (n / 250_000) ** (1 / 16) if args.spread else 10.0
         subprocess.run([args.shoal, "generate", "blobs", "--n", str(n), "--d", "16", "--centers", str(centers), "--std",
-                        "1.5", "--seed", "3", "-o", str(data)], check=True)
+                        "1.5", "--center-low", str(-half_side), "--center-high", str(half_side), "--seed", "3", "-o",
+                        str(data)], check=True)
         seconds, stages, peak = shoal_alone(args, data, scratch / "labels.npy")
         data.unlink()
         print(f"{n:9d} {seconds:8.2f} {stages['knn']:6.2f} {stages['mst']:6.2f} "
@@ -125,6 +131,7 @@ def main():
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--approximate", action="store_true", help="shoal on an HNSW kNN graph, approximate MST")
     parser.add_argument("--blob-size", type=int, help="scaling: n / BLOB_SIZE blobs instead of 20")
+    parser.add_argument("--spread", action="store_true", help="scaling: the centres' box grows as n^(1/16)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
