@@ -565,6 +565,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
         const auto& node = kdtree.nodes()[leaf];
         for (index_t at = node.begin; at < node.end; ++at) {
           const index_t p = kdtree.point_at(at);
+          if (reach_floor[p] == kInfinity) continue;  // most points: certified, no component to look up
           const index_t r = slot[component[p]];
           if (search[r] && reach_floor[p] <= chosen[r].weight) batch_points.push_back(p);
         }
