@@ -39,26 +39,32 @@ index_t gap_bin(float v, float low, float high) {
   return std::min(kGapBins - 1, static_cast<index_t>((static_cast<double>(v) - low) * scale));
 }
 
-/// The bin of the near-empty stretch among the m keys, or −1 if there is none.
-index_t find_gap(const float* keys, index_t m, float low, float high) {
-  if (!(high > low)) return -1;
+/// A near-empty stretch: its bin (−1 for none) and how many keys lie in the bins before it.
+struct Gap {
+  index_t bin = -1, before = 0;
+};
+
+/// The near-empty stretch among the m keys, if there is one.
+Gap find_gap(const float* keys, index_t m, float low, float high) {
+  if (!(high > low)) return {};
   std::array<index_t, kGapBins> counts{};
   for (index_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>(gap_bin(keys[i], low, high))];
-  index_t before = 0, median_bin = -1, emptiest = -1;
+  index_t before = 0, median_bin = -1;
+  Gap emptiest;
   const double margin = kGapMargin * static_cast<double>(m);
   for (index_t b = 0; b < kGapBins; ++b) {
     const index_t count = counts[static_cast<std::size_t>(b)];
     if (median_bin < 0 && before + count > m / 2) median_bin = b;
     const index_t after = m - before - count;
     const bool balanced = static_cast<double>(before) >= margin && static_cast<double>(after) >= margin;
-    if (balanced && (emptiest < 0 || count < counts[static_cast<std::size_t>(emptiest)])) emptiest = b;
+    if (balanced && (emptiest.bin < 0 || count < counts[static_cast<std::size_t>(emptiest.bin)])) emptiest = {b, before};
     before += count;
   }
-  if (emptiest < 0) return -1;
+  if (emptiest.bin < 0) return {};
   const auto median_count = static_cast<double>(counts[static_cast<std::size_t>(median_bin)]);
   const bool gap = median_count >= kGapMinCount &&
-                   static_cast<double>(counts[static_cast<std::size_t>(emptiest)]) < kGapRatio * median_count;
-  return gap ? emptiest : -1;
+                   static_cast<double>(counts[static_cast<std::size_t>(emptiest.bin)]) < kGapRatio * median_count;
+  return gap ? emptiest : Gap{};
 }
 
 /// The searches of a leaf's points test a node against each point's own bound when its box lies
@@ -375,10 +381,10 @@ index_t KdTree::split(BuildScratch& scratch, index_t begin, index_t end, index_t
   const float* keys = columns_.data() + dimension * n;
   index_t* destination = scratch.destination.data();
   index_t left = 0;  // points going left, then the position of the first going right
-  if (const index_t gap = find_gap(keys + begin, m, low, high); gap >= 0) {
-    for (index_t at = begin; at < end; ++at) left += gap_bin(keys[at], low, high) < gap ? 1 : 0;
+  if (const Gap gap = find_gap(keys + begin, m, low, high); gap.bin >= 0) {
+    left = gap.before;
     index_t to_left = begin, to_right = begin + left;
-    for (index_t at = begin; at < end; ++at) destination[at] = gap_bin(keys[at], low, high) < gap ? to_left++ : to_right++;
+    for (index_t at = begin; at < end; ++at) destination[at] = gap_bin(keys[at], low, high) < gap.bin ? to_left++ : to_right++;
   } else {
     // Otherwise at the order statistic that leaves the fewest leaves below, evenly filled:
     // ⌈m / kLeafSize⌉ leaves, ⌈half⌉ of them on the left.
