@@ -414,6 +414,11 @@ index_t KdTree::split(BuildScratch& scratch, index_t begin, index_t end, index_t
   return begin + left;
 }
 
+void KdTree::copy_point(index_t position, float* out) const {
+  const auto n = static_cast<index_t>(order_.size());
+  for (index_t j = 0; j < d_; ++j) out[j] = columns_[static_cast<std::size_t>(j * n + position)];
+}
+
 void KdTree::push_children(Stack& stack, const Node& node, float left_distance, float right_distance) {
   if (left_distance <= right_distance) {
     stack.emplace_back(node.right, right_distance);
@@ -527,7 +532,7 @@ void KdTree::nearest(index_t query, index_t count, std::vector<std::pair<float, 
       for (std::uint64_t below = leaf_sq_distances(x, id, scratch.data(), worst()); below != 0; below &= below - 1) {
         const index_t i = std::countr_zero(below);
         if (scratch[i] >= worst()) continue;
-        insert_bounded(out, {scratch[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
+        insert_bounded(out, {scratch[i], static_cast<std::int32_t>(node.begin + i)}, count);
       }
       continue;
     }
@@ -571,7 +576,7 @@ void KdTree::nearest_for_leaf(index_t leaf, index_t count, std::vector<std::vect
         for (; below != 0; below &= below - 1) {
           const index_t i = std::countr_zero(below);
           if (distances[i] >= worst[q]) continue;
-          insert_bounded(list, {distances[i], static_cast<std::int32_t>(order_[node.begin + i])}, count);
+          insert_bounded(list, {distances[i], static_cast<std::int32_t>(node.begin + i)}, count);
           if (static_cast<index_t>(list.size()) == count) {
             worst[q] = list.back().first;
             lowered = true;

@@ -25,7 +25,7 @@ class KdTree {
   using Stack = std::vector<std::pair<index_t, float>>;
 
   /// The `count` smallest float squared distances from row `query` (itself included), in
-  /// increasing order as (distance, index) pairs. Points left out have a float squared
+  /// increasing order as (distance, tree position) pairs. Points left out have a float squared
   /// distance at least the last one's.
   void nearest(index_t query, index_t count, std::vector<std::pair<float, std::int32_t>>& out, Stack& stack,
                std::vector<float>& scratch) const;
@@ -48,6 +48,9 @@ class KdTree {
   [[nodiscard]] const std::vector<Node>& nodes() const { return nodes_; }
   [[nodiscard]] index_t point_at(index_t position) const { return order_[position]; }
   [[nodiscard]] index_t position_of(index_t point) const { return position_[point]; }
+  /// Copies the coordinates of the point at a tree position into out[0 .. d), from the tree's
+  /// own copy: a point just met in a leaf is still in cache there, unlike its row of X.
+  void copy_point(index_t position, float* out) const;
   /// Pushes a node's children onto a depth-first stack with their distances, the nearer on top
   /// so that it is searched first.
   static void push_children(Stack& stack, const Node& node, float left_distance, float right_distance);

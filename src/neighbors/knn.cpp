@@ -44,8 +44,13 @@ double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int3
   for (const std::int32_t c : candidates) {
     if (c >= 0) ranked.emplace_back(shoal::detail::exact_sq_distance(X.row(self), X.row(c), X.cols()), c);
   }
-  SHOAL_ASSERT(static_cast<index_t>(ranked.size()) >= k, "point ", self, " has ", ranked.size(),
-               " candidates for ", k, " neighbours");
+  return finish_ranked(ranked, k, indices, distances);
+}
+
+double finish_ranked(std::vector<std::pair<double, std::int32_t>>& ranked, index_t k, std::int32_t* indices,
+                     double* distances) {
+  SHOAL_ASSERT(static_cast<index_t>(ranked.size()) >= k, "a point has ", ranked.size(), " candidates for ", k,
+               " neighbours");
   const index_t sorted = std::min<index_t>(k + 1, static_cast<index_t>(ranked.size()));
   std::partial_sort(ranked.begin(), ranked.begin() + sorted, ranked.end());
   for (index_t j = 0; j < k; ++j) {

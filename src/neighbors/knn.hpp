@@ -61,6 +61,11 @@ struct Duplicates {
 double finish_row(MatrixView<const float> X, index_t self, std::vector<std::int32_t>& candidates, index_t k,
                   std::int32_t* indices, double* distances);
 
+/// finish_row's last step: `ranked` holds (exact squared distance, index) of distinct
+/// candidates other than the point itself; it is reordered.
+double finish_ranked(std::vector<std::pair<double, std::int32_t>>& ranked, index_t k, std::int32_t* indices,
+                     double* distances);
+
 /// Finishes rows [first, first + rows) of `out` from a float-ranked search: row r's `count`
 /// candidates (−1 for none) and the float squared distance of its last one. With `norms`
 /// (‖x‖² of every row of the data the search ranked, from sq_norms) the search was exact: the

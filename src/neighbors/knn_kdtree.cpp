@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/check.hpp"
+#include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
 #include "neighbors/knn.hpp"
 
@@ -34,7 +35,8 @@ Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k
   {
     std::vector<std::vector<std::pair<float, std::int32_t>>> lists;
     std::vector<std::pair<float, std::int32_t>> found;
-    std::vector<std::int32_t> candidates;
+    std::vector<std::pair<double, std::int32_t>> ranked;
+    std::vector<float> candidate(static_cast<std::size_t>(X.cols()));
     KdTree::Stack stack;
     std::vector<float> scratch;
     // A leaf's points share one traversal; they are neighbours, so they need the same leaves.
@@ -46,16 +48,22 @@ Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k
       if (all_settled) continue;
       tree.nearest_for_leaf(leaves[l], wanted, lists, stack, scratch);
       for (index_t q = 0; q < leaf.end - leaf.begin; ++q) {
-        const index_t i = tree.point_at(leaf.begin + q);
+        const index_t at = leaf.begin + q, i = tree.point_at(at);
         if (settled[i] != 0) continue;
         // Widen, one query at a time, while the listed k-th distance is not strictly inside
         // the certified radius (so no point left out can equal or beat it).
         found = lists[q];
         for (index_t count = wanted;; count = std::min(n, 2 * count)) {
           if (count > wanted) tree.nearest(i, count, found, stack, scratch);
-          candidates.clear();
-          for (const auto& entry : found) candidates.push_back(entry.second);
-          const double next = finish_row(X, i, candidates, k, out.indices.data() + i * k, out.distances.data() + i * k);
+          // The candidates' coordinates come from the tree's copy, near the leaves just searched.
+          ranked.clear();
+          for (const auto& [float_distance, position] : found) {
+            if (position == at) continue;
+            tree.copy_point(position, candidate.data());
+            ranked.emplace_back(shoal::detail::exact_sq_distance(X.row(i), candidate.data(), X.cols()),
+                                static_cast<std::int32_t>(tree.point_at(position)));
+          }
+          const double next = finish_ranked(ranked, k, out.indices.data() + i * k, out.distances.data() + i * k);
           const double beyond = count == n ? std::numeric_limits<double>::infinity()
                                            : std::sqrt(static_cast<double>(found.back().first) * shrink);
           out.radius[i] = std::min(next, beyond);
