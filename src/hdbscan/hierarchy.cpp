@@ -30,25 +30,34 @@ void bfs(const std::vector<Merge>& merges, index_t n, std::int64_t root, std::ve
   }
 }
 
-/// single_linkage with dendrogram nodes (points 0 .. n − 1, then merges) of type Node: a
-/// union-find whose sets are the dendrogram's subtrees, paths compressed to their root.
+/// single_linkage with dendrogram nodes (points 0 .. n − 1, then merges) of type Node. The
+/// sets of points joined so far are a union-find by size over the points, whose roots name the
+/// dendrogram node their set forms: its finds stay a jump or two long, where a union-find over
+/// the dendrogram's own nodes (whose shape is given) climbs chains of merges.
 template <class Node>
 std::vector<Merge> link(const SpanningTree& tree, index_t n) {
-  std::vector<Node> parent(static_cast<std::size_t>(2 * n - 1), Node{-1});
+  struct Set {
+    Node up;    // the parent point, or the set's size negated at a root
+    Node node;  // at a root: the set's dendrogram node
+  };
+  std::vector<Set> sets(static_cast<std::size_t>(n));
+  for (index_t p = 0; p < n; ++p) sets[p] = {Node{-1}, static_cast<Node>(p)};
   const auto find = [&](Node x) {
     Node root = x;
-    while (parent[root] != -1) root = parent[root];
-    while (parent[x] != -1 && parent[x] != root) x = std::exchange(parent[x], root);
+    while (sets[root].up >= 0) root = sets[root].up;
+    while (sets[x].up >= 0 && sets[x].up != root) x = std::exchange(sets[x].up, root);
     return root;
   };
   std::vector<Merge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));
-  const auto size = [&](Node x) { return x < n ? std::int64_t{1} : merges[static_cast<std::size_t>(x - n)].size; };
   auto next = static_cast<Node>(n);
   for (std::size_t e = 0; e < tree.u.size(); ++e) {
-    const Node a = find(static_cast<Node>(tree.u[e])), b = find(static_cast<Node>(tree.v[e]));
-    merges.push_back({a, b, tree.weight[e], size(a) + size(b)});
-    parent[a] = parent[b] = next++;
+    Node a = find(static_cast<Node>(tree.u[e])), b = find(static_cast<Node>(tree.v[e]));
+    const Node size = static_cast<Node>(-(sets[a].up + sets[b].up));
+    merges.push_back({sets[a].node, sets[b].node, tree.weight[e], size});
+    if (sets[a].up > sets[b].up) std::swap(a, b);  // a: the larger set, which stays the root
+    sets[b].up = a;
+    sets[a] = {static_cast<Node>(-size), next++};
   }
   return merges;
 }
@@ -64,49 +73,49 @@ std::vector<Merge> single_linkage(const SpanningTree& tree, index_t n) {
 
 CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_size) {
   const index_t n = static_cast<index_t>(merges.size()) + 1;
-  const std::int64_t root = 2 * (n - 1);
   CondensedTree tree;
-  std::vector<std::int64_t> nodes, subtree;
-  bfs(merges, n, root, nodes);
-  std::vector<std::int64_t> relabel(root + 1, 0);
-  std::vector<char> ignore(root + 1, 0);
-  relabel[root] = n;
-  std::int64_t next_label = n + 1;
+  if (n < 2) return tree;
+  std::vector<std::int64_t> subtree;
   const auto emit = [&](std::int64_t parent, std::int64_t child, double lambda, std::int64_t size) {
     tree.parent.push_back(parent);
     tree.child.push_back(child);
     tree.lambda.push_back(lambda);
     tree.size.push_back(size);
   };
-  // Every point under `node` leaves the cluster at λ; the subtree is not visited again.
+  // Every point under `node` leaves the cluster at λ.
   const auto fall_out = [&](std::int64_t node, std::int64_t cluster, double lambda) {
     bfs(merges, n, node, subtree);
     for (const std::int64_t sub : subtree) {
       if (sub < n) emit(cluster, sub, lambda, 1);
-      ignore[sub] = 1;
     }
   };
-  for (const std::int64_t node : nodes) {
-    if (ignore[node] || node < n) continue;
+  // The reference walks the whole tree breadth-first and skips the nodes inside subtrees that
+  // fell out. The nodes it keeps are the root and the merges of at least min_cluster_size
+  // points (their ancestors are as large): walked breadth-first alone, with their cluster
+  // labels, they come in the same order, and the small subtrees are walked once, not twice.
+  const auto size_of = [&](std::int64_t node) { return node >= n ? merges[node - n].size : std::int64_t{1}; };
+  std::vector<std::pair<std::int64_t, std::int64_t>> kept{{2 * (n - 1), n}};  // (node, its cluster)
+  std::int64_t next_label = n + 1;
+  for (std::size_t at = 0; at < kept.size(); ++at) {
+    const auto [node, cluster] = kept[at];
     const Merge& merge = merges[node - n];
     const double lambda = lambda_of(merge.distance);
-    const std::int64_t left_count = merge.left >= n ? merges[merge.left - n].size : 1;
-    const std::int64_t right_count = merge.right >= n ? merges[merge.right - n].size : 1;
+    const std::int64_t left_count = size_of(merge.left), right_count = size_of(merge.right);
     const bool left_big = left_count >= min_cluster_size, right_big = right_count >= min_cluster_size;
     if (left_big && right_big) {
-      relabel[merge.left] = next_label++;
-      emit(relabel[node], relabel[merge.left], lambda, left_count);
-      relabel[merge.right] = next_label++;
-      emit(relabel[node], relabel[merge.right], lambda, right_count);
+      kept.emplace_back(merge.left, next_label++);
+      emit(cluster, kept.back().second, lambda, left_count);
+      kept.emplace_back(merge.right, next_label++);
+      emit(cluster, kept.back().second, lambda, right_count);
     } else if (!left_big && !right_big) {
-      fall_out(merge.left, relabel[node], lambda);
-      fall_out(merge.right, relabel[node], lambda);
+      fall_out(merge.left, cluster, lambda);
+      fall_out(merge.right, cluster, lambda);
     } else if (!left_big) {
-      relabel[merge.right] = relabel[node];
-      fall_out(merge.left, relabel[node], lambda);
+      fall_out(merge.left, cluster, lambda);
+      kept.emplace_back(merge.right, cluster);
     } else {
-      relabel[merge.left] = relabel[node];
-      fall_out(merge.right, relabel[node], lambda);
+      fall_out(merge.right, cluster, lambda);
+      kept.emplace_back(merge.left, cluster);
     }
   }
   return tree;
