@@ -63,7 +63,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   result.seconds.core = stage.lap();
 
   ctx.report_progress("mst", 0.0);
-  const detail::Reachability reach{data, knn, core, params.alpha};
+  const detail::Reachability reach(ctx, data, knn, core, params.alpha);
   detail::MstOutcome mst = params.approximate ? detail::approximate_mst(ctx, reach) : detail::exact_mst(ctx, reach);
   result.exact_searches = mst.exact_searches;
   result.pair_sweeps = mst.pair_sweeps;

@@ -505,13 +505,12 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
       known[p] = Edge{};
       Edge best;
       if (use_lists && list_inside[p] == 0) {
-        // The listed points' components and core distances lie scattered through memory:
-        // fetch those of a point a few ahead while this one's are weighed.
+        // The listed points' components lie scattered through memory: fetch those of a point a
+        // few ahead while this one's are weighed.
         if (const index_t ahead = p + kProposalsAhead; ahead < n) {
           for (index_t j = 0; j < k; ++j) {
             const index_t q = reach.knn.indices[ahead * k + j];
             __builtin_prefetch(&component[q]);
-            __builtin_prefetch(&reach.core[q]);
           }
         }
         for (index_t j = 0; j < k; ++j) {
@@ -645,6 +644,23 @@ SpanningTree sorted_tree(std::vector<Edge>& edges) {
 }
 
 }  // namespace
+
+Reachability::Reachability(const Context& ctx, MatrixView<const float> points,
+                           const neighbors::detail::Neighbors& lists, const std::vector<double>& core_distances,
+                           double reach_alpha)
+    : X(points), knn(lists), core(core_distances), alpha(reach_alpha), listed(lists.distances.size()) {
+  const index_t n = X.rows(), k = knn.k;
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+  for (index_t p = 0; p < n; ++p) {
+    if (const index_t ahead = p + kProposalsAhead; ahead < n) {
+      for (index_t j = 0; j < k; ++j) __builtin_prefetch(&core[knn.indices[ahead * k + j]]);
+    }
+    for (index_t j = 0; j < k; ++j) {
+      const index_t slot = p * k + j;
+      listed[slot] = std::max({core[p], core[knn.indices[slot]], knn.distances[slot] / alpha});
+    }
+  }
+}
 
 MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options) {
   UnionFind joined(reach.X.rows());

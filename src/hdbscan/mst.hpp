@@ -11,18 +11,21 @@
 namespace shoal::hdbscan::detail {
 
 /// What the spanning tree is built from: the points, their neighbour lists with certified
-/// radii, core distances and alpha.
+/// radii, core distances and alpha, and the lists' mutual reachability weighed once.
 struct Reachability {
+  Reachability(const Context& ctx, MatrixView<const float> points, const neighbors::detail::Neighbors& lists,
+               const std::vector<double>& core_distances, double reach_alpha);
+
   MatrixView<const float> X;
   const neighbors::detail::Neighbors& knn;
   const std::vector<double>& core;
   double alpha = 1.0;
+  /// [n × k] mutual reachability of each point and its j-th listed neighbour q:
+  /// max(core(p), core(q), d/alpha). Every Borůvka round reads them, and core(q) lies
+  /// scattered through memory.
+  std::vector<double> listed;
 
-  /// Mutual reachability of p and its j-th listed neighbour: max(core(p), core(q), d/alpha).
-  [[nodiscard]] double listed_weight(index_t p, index_t j) const {
-    const index_t slot = p * knn.k + j;
-    return std::max({core[p], core[knn.indices[slot]], knn.distances[slot] / alpha});
-  }
+  [[nodiscard]] double listed_weight(index_t p, index_t j) const { return listed[p * knn.k + j]; }
 };
 
 struct MstOutcome {

@@ -125,7 +125,7 @@ MstWays mst_ways(const Matrix<float>& X, index_t min_samples, double alpha) {
   const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, X, k, {});
   std::vector<double> core(X.rows());
   for (index_t p = 0; p < X.rows(); ++p) core[p] = knn.distances[p * k + min_samples - 1];
-  const detail::Reachability reach{X, knn, core, alpha};
+  const detail::Reachability reach(ctx, X, knn, core, alpha);
   return {detail::exact_mst(ctx, reach, {.sweep_min_dimensions = detail::kNoSweeps}),
           detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1}),
           detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1, .sweep_budget = 0}), detail::exact_mst(ctx, reach)};
