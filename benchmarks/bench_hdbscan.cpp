@@ -1,26 +1,53 @@
-// The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW) and
-// HDBSCAN end to end with its stage times, on the CPU.
+// The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW),
+// HDBSCAN end to end with its stage times, and its stages after the kNN graph alone (the
+// exact spanning tree; the single-linkage and condensed trees), on the CPU.
 //
-//   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan'
+//   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan|ExactMst|Hierarchy'
 //
 // Data: shoal's Gaussian blobs (n and d from the arguments, 20 blobs, std 1.5, seed 3), as
 // benchmarks/compare/hdbscan_cpu.py uses; HDBSCAN with min_cluster_size 50, min_samples 10.
+// The stage benchmarks take the data of its scaling series in 16-d: n / 12,500 blobs.
 #include <benchmark/benchmark.h>
 
 #include <map>
+#include <tuple>
 #include <utility>
 
+#include "hdbscan/hierarchy.hpp"
+#include "hdbscan/mst.hpp"
 #include "neighbors/kdtree.hpp"
+#include "neighbors/knn.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/hdbscan.hpp"
 #include "shoal/neighbors.hpp"
 
 namespace {
 
-const shoal::Matrix<float>& blobs(shoal::index_t n, shoal::index_t d) {
-  static std::map<std::pair<shoal::index_t, shoal::index_t>, shoal::Matrix<float>> cache;
-  auto [it, inserted] = cache.try_emplace({n, d});
-  if (inserted) it->second = shoal::datasets::make_blobs({.n = n, .d = d, .centers = 20, .std = 1.5, .seed = 3}).X;
+const shoal::Matrix<float>& blobs(shoal::index_t n, shoal::index_t d, shoal::index_t centers = 20) {
+  static std::map<std::tuple<shoal::index_t, shoal::index_t, shoal::index_t>, shoal::Matrix<float>> cache;
+  auto [it, inserted] = cache.try_emplace({n, d, centers});
+  if (inserted) it->second = shoal::datasets::make_blobs({.n = n, .d = d, .centers = centers, .std = 1.5, .seed = 3}).X;
+  return it->second;
+}
+
+/// The scaling series' points (n / 12,500 blobs in 16-d), their kNN lists and core distances
+/// (min_samples 10), found once per n.
+struct Graph {
+  const shoal::Matrix<float>* X = nullptr;
+  shoal::neighbors::detail::Neighbors knn;
+  std::vector<double> core;
+};
+const Graph& scaling_graph(shoal::index_t n) {
+  static std::map<shoal::index_t, Graph> cache;
+  auto [it, inserted] = cache.try_emplace(n);
+  if (inserted) {
+    constexpr shoal::index_t kMinSamples = 10;
+    Graph& graph = it->second;
+    graph.X = &blobs(n, 16, n / 12'500);
+    graph.knn = shoal::neighbors::detail::search(shoal::Context(shoal::Backend::Cpu), *graph.X, kMinSamples, {});
+    graph.core.resize(static_cast<std::size_t>(n));
+    for (shoal::index_t p = 0; p < n; ++p) graph.core[p] = graph.knn.distances[p * kMinSamples + kMinSamples - 1];
+  }
   return it->second;
 }
 
@@ -70,5 +97,31 @@ void BM_Hdbscan(benchmark::State& state) {
   state.counters["tree_s"] = per_run(tree);
 }
 BENCHMARK(BM_Hdbscan)->Args({200'000, 10})->Args({100'000, 16})->Unit(benchmark::kSecond);
+
+/// The exact spanning tree of mutual reachability, from the lists' weights on. Argument n.
+void BM_ExactMst(benchmark::State& state) {
+  const Graph& graph = scaling_graph(state.range(0));
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  for (auto _ : state) {
+    const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.core, 1.0);
+    const shoal::hdbscan::detail::MstOutcome mst = shoal::hdbscan::detail::exact_mst(ctx, reach);
+    benchmark::DoNotOptimize(mst.tree.weight.data());
+  }
+}
+BENCHMARK(BM_ExactMst)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
+
+/// The single-linkage and condensed trees (min_cluster_size 50) of that spanning tree. Argument n.
+void BM_Hierarchy(benchmark::State& state) {
+  const Graph& graph = scaling_graph(state.range(0));
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.core, 1.0);
+  const shoal::hdbscan::SpanningTree tree = shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
+  for (auto _ : state) {
+    const auto condensed = shoal::hdbscan::detail::condense(
+        shoal::hdbscan::detail::single_linkage(tree, state.range(0)), 50);
+    benchmark::DoNotOptimize(condensed.parent.data());
+  }
+}
+BENCHMARK(BM_Hierarchy)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
