@@ -52,7 +52,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   Result result;
   shoal::detail::Stopwatch stage;
   ctx.report_progress("knn", 0.0);
-  const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, data, k, params.knn);
+  neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, data, k, params.knn);
   result.seconds.knn = stage.lap();
   result.knn_index = knn.index;
   result.neighbors = k;
@@ -64,6 +64,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
 
   ctx.report_progress("mst", 0.0);
   const detail::Reachability reach(ctx, data, knn, core, params.alpha);
+  std::vector<double>().swap(knn.distances);  // the spanning tree reads the weights made of them
   detail::MstOutcome mst = params.approximate ? detail::approximate_mst(ctx, reach) : detail::exact_mst(ctx, reach);
   result.exact_searches = mst.exact_searches;
   result.pair_sweeps = mst.pair_sweeps;

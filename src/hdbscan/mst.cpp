@@ -621,12 +621,13 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
 /// Exact duplicates whose core distance is 0 join at weight 0, as a star from the lowest index
 /// (the tree the (weight, min, max) order picks), before any search: every one of them ties
 /// with every other, which no search can prune. An exact list's first entry at distance 0 is
-/// the lowest-index duplicate.
+/// the lowest-index duplicate, and weighs 0 when p's core distance is 0 (duplicates have the
+/// same core distance).
 void join_duplicates(const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges) {
   const index_t k = reach.knn.k;
   for (index_t p = 0; p < reach.X.rows(); ++p) {
     const index_t first = reach.knn.indices[p * k];
-    if (reach.core[p] == 0.0 && reach.knn.distances[p * k] == 0.0 && first < p && joined.unite(first, p)) {
+    if (reach.core[p] == 0.0 && reach.listed_weight(p, 0) == 0.0 && first < p && joined.unite(first, p)) {
       edges.push_back(make_edge(0.0, first, p));
     }
   }

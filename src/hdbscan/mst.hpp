@@ -22,7 +22,7 @@ struct Reachability {
   double alpha = 1.0;
   /// [n × k] mutual reachability of each point and its j-th listed neighbour q:
   /// max(core(p), core(q), d/alpha). Every Borůvka round reads them, and core(q) lies
-  /// scattered through memory.
+  /// scattered through memory. The spanning tree reads no distance of `knn` but these.
   std::vector<double> listed;
 
   [[nodiscard]] double listed_weight(index_t p, index_t j) const { return listed[p * knn.k + j]; }
