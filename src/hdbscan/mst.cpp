@@ -469,6 +469,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
   std::vector<Edge> proposal(n);
   // Whether a point's list lies in its own component: it then proposes nothing, now or later.
   std::vector<char> list_inside(n, 0);
+  std::vector<char> searching_at;  // by tree position: the point searches this round
   std::vector<double> reach_floor(n);  // lower bound on the edges of p that its proposal may not cover
   // What earlier searches learnt, still true as components grow: a point's lightest edge out of
   // its component (exact while its far end stays outside), or a lower bound on it.
@@ -553,8 +554,17 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
     }
     for (std::size_t r = 0; r < roots.size(); ++r) bound[r].store(chosen[r].weight, std::memory_order_relaxed);
     std::array<std::mutex, 64> locks;  // component r's best is guarded by locks[r % 64]
+    // The points that may still beat their component's best, marked by tree position in a pass
+    // over the points in index order (by tree position, every floor would be read at random).
+    searching_at.assign(n, 0);
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+    for (index_t p = 0; p < n; ++p) {
+      if (reach_floor[p] == kInfinity) continue;  // most points: certified, no component to look up
+      const index_t r = slot[component[p]];
+      if (search[r] && reach_floor[p] <= chosen[r].weight) searching_at[kdtree.position_of(p)] = 1;
+    }
     // Leaves near a border first: their edges tighten the bounds that prune the others. The
-    // points of a leaf that may still beat their component's best search together.
+    // points of a leaf that must search do so together.
     for (const bool border : {true, false}) {
       batch_leaf.clear();
       batch_start.assign(1, 0);
@@ -563,10 +573,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
         if (tree.near_border(leaf) != border) continue;
         const auto& node = kdtree.nodes()[leaf];
         for (index_t at = node.begin; at < node.end; ++at) {
-          const index_t p = kdtree.point_at(at);
-          if (reach_floor[p] == kInfinity) continue;  // most points: certified, no component to look up
-          const index_t r = slot[component[p]];
-          if (search[r] && reach_floor[p] <= chosen[r].weight) batch_points.push_back(p);
+          if (searching_at[at] != 0) batch_points.push_back(kdtree.point_at(at));
         }
         if (static_cast<std::size_t>(batch_start.back()) < batch_points.size()) {
           batch_leaf.push_back(leaf);
