@@ -352,7 +352,9 @@ class Pieces {
   }
 
   /// length_, radius_ and reach_toward_: every point's reach toward every other piece, as one
-  /// product per block of points (centred) by the piece's directions.
+  /// float product per block of points (centred) by the piece's directions. Each reach is then
+  /// raised past the product's rounding: in float, ⟨p − μ, u⟩ (inputs rounded once, d terms)
+  /// is off by at most (d + 3)·2⁻²⁴·‖p − μ‖, and ‖p − μ‖ ≤ the piece's radius (in double).
   void measure_reach(const Context& ctx) {
     constexpr index_t kBlock = 256;
     std::vector<std::array<index_t, 3>> blocks;  // piece, first, last
@@ -367,15 +369,19 @@ class Pieces {
     }
 #pragma omp parallel num_threads(ctx.threads())
     {
-      std::vector<double> U(static_cast<std::size_t>(count_ * d_)), block(static_cast<std::size_t>(kBlock * d_)),
-          along(static_cast<std::size_t>(kBlock * count_)), widest(count_, 0.0),
-          toward(static_cast<std::size_t>(count_ * count_), -kInfinity);
+      std::vector<double> u(d_), widest(count_, 0.0);
+      std::vector<float> U(static_cast<std::size_t>(count_ * d_)), block(static_cast<std::size_t>(kBlock * d_)),
+          along(static_cast<std::size_t>(kBlock * count_)),
+          toward(static_cast<std::size_t>(count_ * count_), -kFloatInfinity);
       index_t directions_of = -1;
 #pragma omp for schedule(dynamic)
       for (std::size_t i = 0; i < blocks.size(); ++i) {
         const auto [g, first, last] = blocks[i];
         if (g != directions_of) {
-          for (index_t h = 0; h < count_; ++h) direction(g, h, U.data() + h * d_);
+          for (index_t h = 0; h < count_; ++h) {
+            direction(g, h, u.data());
+            std::copy(u.begin(), u.end(), U.begin() + h * d_);
+          }
           directions_of = g;
         }
         const index_t m = last - first;
@@ -383,12 +389,13 @@ class Pieces {
           const float* x = coordinates(first + row);
           double sum = 0.0;
           for (index_t j = 0; j < d_; ++j) {
-            block[row * d_ + j] = x[j] - centroid_[g * d_ + j];
-            sum += block[row * d_ + j] * block[row * d_ + j];
+            const double centred = x[j] - centroid_[g * d_ + j];
+            block[row * d_ + j] = static_cast<float>(centred);
+            sum += centred * centred;
           }
           widest[g] = std::max(widest[g], std::sqrt(sum));
         }
-        shoal::detail::gemm_abt(m, count_, d_, 1.0, block.data(), d_, U.data(), d_, 0.0, along.data(), count_);
+        shoal::detail::gemm_abt(m, count_, d_, 1.0f, block.data(), d_, U.data(), d_, 0.0f, along.data(), count_);
         for (index_t row = 0; row < m; ++row) {
           for (index_t h = 0; h < count_; ++h) {
             toward[g * count_ + h] = std::max(toward[g * count_ + h], along[row * count_ + h]);
@@ -397,9 +404,15 @@ class Pieces {
       }
 #pragma omp critical
       {
-        for (std::size_t i = 0; i < toward.size(); ++i) reach_toward_[i] = std::max(reach_toward_[i], toward[i]);
+        for (std::size_t i = 0; i < toward.size(); ++i) {
+          reach_toward_[i] = std::max(reach_toward_[i], static_cast<double>(toward[i]));
+        }
         for (index_t g = 0; g < count_; ++g) radius_[g] = std::max(radius_[g], widest[g]);
       }
+    }
+    const double rounding = static_cast<double>(d_ + 3) * std::ldexp(1.0, -23);  // twice the bound above
+    for (index_t g = 0; g < count_; ++g) {
+      for (index_t h = 0; h < count_; ++h) reach_toward_[g * count_ + h] += rounding * radius_[g];
     }
   }
 
