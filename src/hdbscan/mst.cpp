@@ -16,6 +16,7 @@
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
+#include "core/parallel_sort.hpp"
 #include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
 
@@ -653,8 +654,8 @@ void join_duplicates(const Reachability& reach, UnionFind& joined, std::vector<E
   }
 }
 
-SpanningTree sorted_tree(std::vector<Edge>& edges) {
-  std::sort(edges.begin(), edges.end());
+SpanningTree sorted_tree(const Context& ctx, std::vector<Edge>& edges) {
+  shoal::detail::parallel_sort(edges, ctx.threads(), std::less<>());
   SpanningTree tree;
   for (const Edge& edge : edges) {
     tree.u.push_back(edge.a);
@@ -691,7 +692,7 @@ MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOpt
   if (index == neighbors::Index::KdTree || index == neighbors::Index::Flat) join_duplicates(reach, joined, edges);
   MstOutcome outcome;
   boruvka(ctx, reach, options, true, joined, edges, outcome);
-  outcome.tree = sorted_tree(edges);
+  outcome.tree = sorted_tree(ctx, edges);
   return outcome;
 }
 
@@ -704,7 +705,7 @@ MstOutcome approximate_mst(const Context& ctx, const Reachability& reach, const 
       graph.push_back(make_edge(reach.listed_weight(p, j), p, reach.knn.indices[p * k + j]));
     }
   }
-  std::sort(graph.begin(), graph.end());
+  shoal::detail::parallel_sort(graph, ctx.threads(), std::less<>());
   UnionFind joined(n);
   std::vector<Edge> edges;
   edges.reserve(n);
@@ -713,7 +714,7 @@ MstOutcome approximate_mst(const Context& ctx, const Reachability& reach, const 
   }
   MstOutcome outcome;
   boruvka(ctx, reach, options, false, joined, edges, outcome);
-  outcome.tree = sorted_tree(edges);
+  outcome.tree = sorted_tree(ctx, edges);
   return outcome;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/check.hpp"
 #include "core/conditioning.hpp"
+#include "core/parallel_sort.hpp"
 #include "core/validate.hpp"
 #include "distance/distance.hpp"
 
@@ -118,7 +119,7 @@ std::vector<double> sq_norms(MatrixView<const float> X) {
   return norms;
 }
 
-Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
+Duplicates find_duplicates(MatrixView<const float> X, index_t k, int threads) {
   const index_t n = X.rows(), d = X.cols();
   const auto compare_rows = [&](index_t a, index_t b) {
     return std::lexicographical_compare_three_way(X.row(a), X.row(a) + d, X.row(b), X.row(b) + d);
@@ -127,6 +128,7 @@ Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
   // up together, each run in index order, and the sort compares hashes held in the array, not
   // rows scattered through memory (2,000,000 × 16: 1.18 s when it sorted rows).
   std::vector<std::pair<std::uint64_t, index_t>> keyed(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (index_t i = 0; i < n; ++i) {
     std::uint64_t hash = 0x9e3779b97f4a7c15ull;
     for (index_t j = 0; j < d; ++j) {
@@ -136,7 +138,7 @@ Duplicates find_duplicates(MatrixView<const float> X, index_t k) {
     }
     keyed[i] = {hash, i};
   }
-  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+  shoal::detail::parallel_sort(keyed, threads, [&](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first < b.first;
     if (const auto rows = compare_rows(a.second, b.second); rows != 0) return rows < 0;
     return a.second < b.second;
@@ -178,7 +180,7 @@ void Duplicates::write_lists(index_t k, Neighbors& out) const {
 }
 
 Neighbors search(const Context& ctx, MatrixView<const float> X, index_t k, const IndexParams& params) {
-  const Duplicates duplicates = find_duplicates(X, k);
+  const Duplicates duplicates = find_duplicates(X, k, ctx.threads());
   const auto searched = [&]() -> Neighbors {
     const double flops = 2.0 * static_cast<double>(X.rows()) * static_cast<double>(X.rows()) * static_cast<double>(X.cols());
 #ifdef SHOAL_WITH_CUDA

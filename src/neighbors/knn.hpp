@@ -53,7 +53,7 @@ struct Duplicates {
   /// Writes the lists of the settled rows into `out`.
   void write_lists(index_t k, Neighbors& out) const;
 };
-[[nodiscard]] Duplicates find_duplicates(MatrixView<const float> X, index_t k);
+[[nodiscard]] Duplicates find_duplicates(MatrixView<const float> X, index_t k, int threads);
 
 /// Turns candidates of point `self` (any order, self possibly among them) into its list: exact
 /// distances, sorted by (distance, index), self dropped, the first k kept. Writes k entries and
