@@ -445,8 +445,13 @@ void KdTree::push_children(Stack& stack, index_t from, const Node& node) const {
           ? box_box_sq_distances_avx512(low, high, low_left, high_left, low_right, high_right, d_)
           : std::pair{box_box_sq_distance_portable(low, high, low_left, high_left, d_),
                       box_box_sq_distance_portable(low, high, low_right, high_right, d_)};
-  // The right child lies a whole subtree away from its parent: fetch it before it is popped.
+  // The right child lies a whole subtree away from its parent: fetch it before it is popped,
+  // and the boxes of both children's left children (next in preorder), which its pop reads.
   __builtin_prefetch(&nodes_[node.right]);
+  for (const index_t child : {node.left, node.right}) {
+    __builtin_prefetch(low_.data() + (child + 1) * d_);
+    __builtin_prefetch(high_.data() + (child + 1) * d_);
+  }
   push_children(stack, node, left, right);
 }
 
