@@ -45,8 +45,7 @@ const Graph& scaling_graph(shoal::index_t n) {
     Graph& graph = it->second;
     graph.X = &blobs(n, 16, n / 12'500);
     graph.knn = shoal::neighbors::detail::search(shoal::Context(shoal::Backend::Cpu), *graph.X, kMinSamples, {});
-    graph.core.resize(static_cast<std::size_t>(n));
-    for (shoal::index_t p = 0; p < n; ++p) graph.core[p] = graph.knn.distances[p * kMinSamples + kMinSamples - 1];
+    graph.core = shoal::hdbscan::detail::core_distances(graph.knn, kMinSamples);
   }
   return it->second;
 }

@@ -58,8 +58,7 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   result.neighbors = k;
   result.backend = knn.backend;
 
-  std::vector<double> core(n);
-  for (index_t p = 0; p < n; ++p) core[p] = knn.distances[p * k + min_samples - 1];
+  const std::vector<double> core = detail::core_distances(knn, min_samples);
   result.seconds.core = stage.lap();
 
   ctx.report_progress("mst", 0.0);

@@ -10,6 +10,10 @@
 
 namespace shoal::hdbscan::detail {
 
+/// Core distances: each point's distance to its min_samples-th listed neighbour (the point
+/// itself not counted; the hdbscan package's convention).
+[[nodiscard]] std::vector<double> core_distances(const neighbors::detail::Neighbors& knn, index_t min_samples);
+
 /// What the spanning tree is built from: the points, their neighbour lists with certified
 /// radii, core distances and alpha, and the lists' mutual reachability weighed once.
 struct Reachability {

@@ -415,8 +415,7 @@ index_t KdTree::split(BuildScratch& scratch, index_t begin, index_t end, index_t
 }
 
 void KdTree::copy_point(index_t position, float* out) const {
-  const auto n = static_cast<index_t>(order_.size());
-  for (index_t j = 0; j < d_; ++j) out[j] = columns_[static_cast<std::size_t>(j * n + position)];
+  for (index_t j = 0; j < d_; ++j) out[j] = columns_[static_cast<std::size_t>(j * X_.rows() + position)];
 }
 
 void KdTree::push_children(Stack& stack, const Node& node, float left_distance, float right_distance) {

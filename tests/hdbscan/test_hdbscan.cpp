@@ -123,8 +123,7 @@ MstWays mst_ways(const Matrix<float>& X, index_t min_samples, double alpha) {
   const Context ctx(Backend::Cpu);
   const index_t k = std::min(X.rows() - 1, std::max<index_t>(min_samples, 10));
   const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, X, k, {});
-  std::vector<double> core(X.rows());
-  for (index_t p = 0; p < X.rows(); ++p) core[p] = knn.distances[p * k + min_samples - 1];
+  const std::vector<double> core = detail::core_distances(knn, min_samples);
   const detail::Reachability reach(ctx, X, knn, core, alpha);
   return {detail::exact_mst(ctx, reach, {.sweep_min_dimensions = detail::kNoSweeps}),
           detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1}),
