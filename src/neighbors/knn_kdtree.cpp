@@ -30,7 +30,10 @@ Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k
   for (std::size_t i = 0; i < tree.nodes().size(); ++i) {
     if (tree.nodes()[i].left < 0) leaves.push_back(static_cast<index_t>(i));
   }
-  const index_t wanted = std::min(n, k + 5);  // k + 1 (the point itself) and a few more
+  // k + 1 (the point itself) and one more, whose float distance bounds the points left out.
+  // More widen the certified radius, but on blobs certify no more spanning-tree edges (5,868
+  // exact searches at 2,000,000 points with k + 2, 5,869 with k + 5) and lengthen every search.
+  const index_t wanted = std::min(n, k + 2);
 #pragma omp parallel num_threads(ctx.threads())
   {
     std::vector<std::vector<std::pair<float, std::int32_t>>> lists;
