@@ -50,6 +50,15 @@ Neighbors search_kdtree(const Context& ctx, MatrixView<const float> X, index_t k
       for (index_t at = leaf.begin; at < leaf.end && all_settled; ++at) all_settled = settled[tree.point_at(at)] != 0;
       if (all_settled) continue;
       tree.nearest_for_leaf(leaves[l], wanted, lists, stack, scratch);
+      // The leaf's points lie scattered in X and in the lists written below: fetch them all now.
+      for (index_t at = leaf.begin; at < leaf.end; ++at) {
+        const index_t i = tree.point_at(at);
+        __builtin_prefetch(X.row(i));
+        __builtin_prefetch(out.indices.data() + i * k, 1);
+        __builtin_prefetch(out.distances.data() + i * k, 1);
+        __builtin_prefetch(out.distances.data() + i * k + k - 1, 1);
+        __builtin_prefetch(out.radius.data() + i, 1);
+      }
       for (index_t q = 0; q < leaf.end - leaf.begin; ++q) {
         const index_t at = leaf.begin + q, i = tree.point_at(at);
         if (settled[i] != 0) continue;
