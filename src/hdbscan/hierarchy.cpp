@@ -26,6 +26,9 @@ void bfs(const std::vector<Merge>& merges, index_t n, std::int64_t root, std::ve
       const Merge& merge = merges[out[at] - n];
       out.push_back(merge.left);
       out.push_back(merge.right);
+      // The children's merges lie anywhere in the tree: fetch them before their turn.
+      if (merge.left >= n) __builtin_prefetch(&merges[merge.left - n]);
+      if (merge.right >= n) __builtin_prefetch(&merges[merge.right - n]);
     }
   }
 }
@@ -51,7 +54,12 @@ std::vector<Merge> link(const SpanningTree& tree, index_t n) {
   std::vector<Merge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));
   auto next = static_cast<Node>(n);
+  constexpr std::size_t kAhead = 8;  // edges whose endpoints' sets are fetched ahead (they lie anywhere)
   for (std::size_t e = 0; e < tree.u.size(); ++e) {
+    if (e + kAhead < tree.u.size()) {
+      __builtin_prefetch(&sets[tree.u[e + kAhead]]);
+      __builtin_prefetch(&sets[tree.v[e + kAhead]]);
+    }
     Node a = find(static_cast<Node>(tree.u[e])), b = find(static_cast<Node>(tree.v[e]));
     const Node size = static_cast<Node>(-(sets[a].up + sets[b].up));
     merges.push_back({sets[a].node, sets[b].node, tree.weight[e], size});
@@ -75,6 +83,12 @@ CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_siz
   const index_t n = static_cast<index_t>(merges.size()) + 1;
   CondensedTree tree;
   if (n < 2) return tree;
+  // A row per point, and two per split, each of whose sides holds min_cluster_size points.
+  const auto rows = static_cast<std::size_t>(n + 2 * (n / min_cluster_size));
+  tree.parent.reserve(rows);
+  tree.child.reserve(rows);
+  tree.lambda.reserve(rows);
+  tree.size.reserve(rows);
   std::vector<std::int64_t> subtree;
   const auto emit = [&](std::int64_t parent, std::int64_t child, double lambda, std::int64_t size) {
     tree.parent.push_back(parent);
