@@ -203,6 +203,27 @@ TEST(Knn, BadInputIsRejected) {
   EXPECT_THROW((void)parse_index("annoy"), InvalidArgument);
 }
 
+TEST(KnnCuda, EqualsBruteForceInEveryWidth) {
+  SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
+  // The fused kernel up to 64 dimensions (its 16, 32 and 64 wide forms), the tiled path above;
+  // and fewer points than the lists hold.
+  struct Shape {
+    index_t n, d, k;
+  };
+  for (const Shape shape : {Shape{700, 3, 10}, Shape{700, 16, 10}, Shape{700, 24, 10}, Shape{700, 48, 10},
+                            Shape{700, 100, 10}, Shape{6, 5, 4}}) {
+    const datasets::Blobs blobs =
+        datasets::make_blobs({.n = shape.n, .d = shape.d, .centers = 4, .std = 2.0, .seed = 11});
+    const KnnGraph graph = knn_graph(Context(Backend::Cuda), blobs.X, shape.k);
+    const auto expected = brute(blobs.X, shape.k);
+    for (index_t i = 0; i < shape.n; ++i) {
+      for (index_t j = 0; j < shape.k; ++j) {
+        ASSERT_EQ(graph.indices(i, j), expected[i][j].second) << "d = " << shape.d << ", point " << i << ", neighbour " << j;
+      }
+    }
+  }
+}
+
 TEST(KnnCuda, AgreesWithCpu) {
   SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
   const datasets::Blobs blobs = datasets::make_blobs({.n = 20000, .d = 24, .centers = 10, .std = 2.0, .seed = 7});
