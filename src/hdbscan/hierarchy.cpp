@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/check.hpp"
+#include "core/prefetch.hpp"
 
 namespace shoal::hdbscan::detail {
 namespace {
@@ -54,12 +55,11 @@ std::vector<Merge> link(const SpanningTree& tree, index_t n) {
   std::vector<Merge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));
   auto next = static_cast<Node>(n);
-  constexpr std::size_t kAhead = 8;  // edges whose endpoints' sets are fetched ahead (they lie anywhere)
-  for (std::size_t e = 0; e < tree.u.size(); ++e) {
-    if (e + kAhead < tree.u.size()) {
-      __builtin_prefetch(&sets[tree.u[e + kAhead]]);
-      __builtin_prefetch(&sets[tree.v[e + kAhead]]);
-    }
+  const auto edges = static_cast<index_t>(tree.u.size());
+  for (index_t e = 0; e < edges; ++e) {
+    // The sets of the edges' endpoints lie anywhere: fetch those of the edge 8 ahead.
+    shoal::detail::prefetch_ahead<8>(sets.data(), e, edges, [&](index_t ahead) { return tree.u[ahead]; });
+    shoal::detail::prefetch_ahead<8>(sets.data(), e, edges, [&](index_t ahead) { return tree.v[ahead]; });
     Node a = find(static_cast<Node>(tree.u[e])), b = find(static_cast<Node>(tree.v[e]));
     const Node size = static_cast<Node>(-(sets[a].up + sets[b].up));
     merges.push_back({sets[a].node, sets[b].node, tree.weight[e], size});

@@ -17,6 +17,7 @@
 #include "core/blas.hpp"
 #include "core/check.hpp"
 #include "core/parallel_sort.hpp"
+#include "core/prefetch.hpp"
 #include "distance/distance.hpp"
 #include "neighbors/kdtree.hpp"
 
@@ -29,15 +30,6 @@ constexpr float kFloatInfinity = std::numeric_limits<float>::infinity();
 /// How many points ahead the passes over the kNN lists prefetch (at 2,000,000 points: 4 and 16
 /// alike, 0.32 -> 0.19 s a round).
 constexpr index_t kProposalsAhead = 4;
-
-/// In a pass over i < n that reads values[index(i)], scattered through memory: fetches the
-/// value 16 places ahead (at 2,000,000 points, beyond the cache, the MST's gathers by component
-/// and tree position then take a third less time).
-template <class T, class Index>
-void prefetch_ahead(const T* values, index_t i, index_t n, Index&& index) {
-  constexpr index_t kAhead = 16;
-  if (i + kAhead < n) __builtin_prefetch(values + index(i + kAhead));
-}
 
 /// A pass over the kNN lists reads values[q] of the listed points q, which lie scattered through
 /// memory: this fetches those of the point kProposalsAhead after p while p's are read.
@@ -79,7 +71,7 @@ class UnionFind {
     const auto n = static_cast<index_t>(parent_.size());
     out.resize(parent_.size());
     for (index_t x = 0; x < n; ++x) {
-      prefetch_ahead(out.data(), x, n, [&](index_t ahead) { return parent_[ahead]; });
+      shoal::detail::prefetch_ahead(out.data(), x, n, [&](index_t ahead) { return parent_[ahead]; });
       const index_t up = parent_[x];
       out[x] = parent_[x] = up == x ? up : out[up];
     }
@@ -125,7 +117,7 @@ class ReachSearch {
   void refresh(const std::vector<index_t>& component) {
     const index_t n = reach_.X.rows();
     for (index_t at = 0; at < n; ++at) {
-      prefetch_ahead(component.data(), at, n, [&](index_t ahead) { return tree_.point_at(ahead); });
+      shoal::detail::prefetch_ahead(component.data(), at, n, [&](index_t ahead) { return tree_.point_at(ahead); });
       component_at_[at] = component[tree_.point_at(at)];
     }
     const auto& nodes = tree_.nodes();
@@ -528,7 +520,7 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
     }
     if (roots.size() <= 1) break;
     const auto prefetch_slot = [&](index_t p) {
-      prefetch_ahead(slot.data(), p, n, [&](index_t ahead) { return component[ahead]; });
+      shoal::detail::prefetch_ahead(slot.data(), p, n, [&](index_t ahead) { return component[ahead]; });
     };
     starts.assign(roots.size() + 1, 0);
     for (index_t p = 0; p < n; ++p) {
