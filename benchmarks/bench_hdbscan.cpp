@@ -102,7 +102,7 @@ void BM_ExactMst(benchmark::State& state) {
   const Graph& graph = scaling_graph(state.range(0));
   const shoal::Context ctx(shoal::Backend::Cpu);
   for (auto _ : state) {
-    const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.core, 1.0);
+    const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.knn.distances, graph.core, 1.0);
     const shoal::hdbscan::detail::MstOutcome mst = shoal::hdbscan::detail::exact_mst(ctx, reach);
     benchmark::DoNotOptimize(mst.tree.weight.data());
   }
@@ -113,7 +113,7 @@ BENCHMARK(BM_ExactMst)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMilliseco
 void BM_Hierarchy(benchmark::State& state) {
   const Graph& graph = scaling_graph(state.range(0));
   const shoal::Context ctx(shoal::Backend::Cpu);
-  const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.core, 1.0);
+  const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.knn.distances, graph.core, 1.0);
   const shoal::hdbscan::SpanningTree tree = shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
   for (auto _ : state) {
     const auto condensed = shoal::hdbscan::detail::condense(

@@ -62,8 +62,8 @@ Result fit(const Context& ctx, MatrixView<const float> X, const Params& params) 
   result.seconds.core = stage.lap();
 
   ctx.report_progress("mst", 0.0);
-  const detail::Reachability reach(ctx, data, knn, core, params.alpha);
-  std::vector<double>().swap(knn.distances);  // the spanning tree reads the weights made of them
+  // The lists' distances become their weights, in place: the spanning tree reads no other.
+  const detail::Reachability reach(ctx, data, knn, std::move(knn.distances), core, params.alpha);
   detail::MstOutcome mst = params.approximate ? detail::approximate_mst(ctx, reach) : detail::exact_mst(ctx, reach);
   result.exact_searches = mst.exact_searches;
   result.pair_sweeps = mst.pair_sweeps;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <tuple>
 #include <span>
+#include <utility>
 
 #include "core/blas.hpp"
 #include "core/check.hpp"
@@ -692,16 +693,18 @@ std::vector<double> core_distances(const neighbors::detail::Neighbors& knn, inde
 }
 
 Reachability::Reachability(const Context& ctx, MatrixView<const float> points,
-                           const neighbors::detail::Neighbors& lists, const std::vector<double>& core_distances,
-                           double reach_alpha)
-    : X(points), knn(lists), core(core_distances), alpha(reach_alpha), listed(lists.distances.size()) {
+                           const neighbors::detail::Neighbors& lists, std::vector<double> distances,
+                           const std::vector<double>& core_distances, double reach_alpha)
+    : X(points), knn(lists), core(core_distances), alpha(reach_alpha), listed(std::move(distances)) {
   const index_t n = X.rows(), k = knn.k;
+  SHOAL_ASSERT(static_cast<index_t>(listed.size()) == n * k, "the lists hold ", listed.size(), " distances, not ",
+               n * k);
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
   for (index_t p = 0; p < n; ++p) {
     prefetch_listed(knn, p, core.data());
     for (index_t j = 0; j < k; ++j) {
       const index_t slot = p * k + j;
-      listed[slot] = std::max({core[p], core[knn.indices[slot]], knn.distances[slot] / alpha});
+      listed[slot] = std::max({core[p], core[knn.indices[slot]], listed[slot] / alpha});
     }
   }
 }

@@ -17,8 +17,10 @@ namespace shoal::hdbscan::detail {
 /// What the spanning tree is built from: the points, their neighbour lists with certified
 /// radii, core distances and alpha, and the lists' mutual reachability weighed once.
 struct Reachability {
+  /// `distances` are the lists' distances, turned into their weights in place: pass
+  /// std::move(lists.distances) where they are not needed after (fit), else a copy.
   Reachability(const Context& ctx, MatrixView<const float> points, const neighbors::detail::Neighbors& lists,
-               const std::vector<double>& core_distances, double reach_alpha);
+               std::vector<double> distances, const std::vector<double>& core_distances, double reach_alpha);
 
   MatrixView<const float> X;
   const neighbors::detail::Neighbors& knn;

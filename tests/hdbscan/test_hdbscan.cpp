@@ -124,7 +124,7 @@ MstWays mst_ways(const Matrix<float>& X, index_t min_samples, double alpha) {
   const index_t k = std::min(X.rows() - 1, std::max<index_t>(min_samples, 10));
   const neighbors::detail::Neighbors knn = neighbors::detail::search(ctx, X, k, {});
   const std::vector<double> core = detail::core_distances(knn, min_samples);
-  const detail::Reachability reach(ctx, X, knn, core, alpha);
+  const detail::Reachability reach(ctx, X, knn, knn.distances, core, alpha);
   return {detail::exact_mst(ctx, reach, {.sweep_min_dimensions = detail::kNoSweeps}),
           detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1}),
           detail::exact_mst(ctx, reach, {.sweep_min_dimensions = 1, .sweep_budget = 0}), detail::exact_mst(ctx, reach)};
