@@ -24,6 +24,15 @@ constexpr int fused_queries() {
   return kDims <= 32 ? 2 : 1;
 }
 
+/// Calls f(std::integral_constant<int, W>{}) on the host with W the kernel's smallest width
+/// (16, 32 or 64 coordinates) that holds d ≤ 64.
+template <class F>
+void with_width(int d, F&& f) {
+  if (d <= 16) f(std::integral_constant<int, 16>{});
+  else if (d <= 32) f(std::integral_constant<int, 32>{});
+  else f(std::integral_constant<int, 64>{});
+}
+
 /// X: [n × d] row-major, norms[i] = ‖X_i‖², d ≤ kDims (coordinates past d count as 0). Writes
 /// the `count` ≤ kCapacity nearest database points of every query row in [first, last) to
 /// best[row · count ...], nearest first; a list shorter than count (n < count) ends in empty

@@ -5,37 +5,21 @@
 #include "kernels/neighbors/select_k.hpp"
 
 namespace shoal::kernels::neighbors {
-namespace {
-
-template <int kDims, int kCapacity>
-void launch(const float* X, const float* norms, std::int64_t n, int d, std::int64_t first, std::int64_t last, int count,
-            Candidate* best, cudaStream_t stream) {
-  constexpr std::int64_t kRowsPerBlock = std::int64_t{kFusedThreads} * fused_queries<kDims>();
-  const auto blocks = static_cast<unsigned>((last - first + kRowsPerBlock - 1) / kRowsPerBlock);
-  fused_knn_kernel<kDims, kCapacity><<<blocks, kFusedThreads, 0, stream>>>(X, norms, n, d, first, last, count, best);
-  SHOAL_CUDA_CHECK(cudaGetLastError());
-}
-
-/// The smallest list capacity that holds `count`.
-template <int kDims>
-void launch_for_count(const float* X, const float* norms, std::int64_t n, int d, std::int64_t first,
-                      std::int64_t last, int count, Candidate* best, cudaStream_t stream) {
-  static_assert(kSelectLimit == 64);
-  if (count <= 16) launch<kDims, 16>(X, norms, n, d, first, last, count, best, stream);
-  else if (count <= 32) launch<kDims, 32>(X, norms, n, d, first, last, count, best, stream);
-  else launch<kDims, 64>(X, norms, n, d, first, last, count, best, stream);
-}
-
-}  // namespace
 
 void fused_knn(const float* X, const float* norms, std::int64_t n, int d, std::int64_t first, std::int64_t last,
                int count, void* best, cudaStream_t stream) {
   if (last <= first) return;
   auto* out = static_cast<Candidate*>(best);
-  static_assert(kFusedMaxDims == 64);
-  if (d <= 16) launch_for_count<16>(X, norms, n, d, first, last, count, out, stream);
-  else if (d <= 32) launch_for_count<32>(X, norms, n, d, first, last, count, out, stream);
-  else launch_for_count<64>(X, norms, n, d, first, last, count, out, stream);
+  static_assert(kFusedMaxDims == 64 && kSelectLimit == kMaxSelect);
+  with_width(d, [&](auto width) {
+    with_capacity(count, [&](auto capacity) {
+      constexpr int kDims = decltype(width)::value, kCapacity = decltype(capacity)::value;
+      constexpr std::int64_t kRowsPerBlock = std::int64_t{kFusedThreads} * fused_queries<kDims>();
+      const auto blocks = static_cast<unsigned>((last - first + kRowsPerBlock - 1) / kRowsPerBlock);
+      fused_knn_kernel<kDims, kCapacity><<<blocks, kFusedThreads, 0, stream>>>(X, norms, n, d, first, last, count, out);
+    });
+  });
+  SHOAL_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace shoal::kernels::neighbors

@@ -6,11 +6,23 @@
 
 #include <cfloat>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/warp.cuh"
 
 namespace shoal::kernels::neighbors {
 constexpr int kMaxSelect = 64;  // the most neighbours one select keeps per row
+
+/// Calls f(std::integral_constant<int, C>{}) on the host with C the smallest list capacity (16,
+/// 32 or kMaxSelect) that holds `count` ≤ kMaxSelect entries: the lists live in registers or
+/// local memory, sized at compile time.
+template <class F>
+void with_capacity(int count, F&& f) {
+  static_assert(kMaxSelect == 64);
+  if (count <= 16) f(std::integral_constant<int, 16>{});
+  else if (count <= 32) f(std::integral_constant<int, 32>{});
+  else f(std::integral_constant<int, kMaxSelect>{});
+}
 
 struct Candidate {
   float distance;

@@ -19,10 +19,9 @@ void select_k(const float* tile, std::int64_t rows, std::int64_t cols, const flo
   constexpr unsigned kBlock = 128;
   const unsigned blocks = static_cast<unsigned>((rows * kWarp + kBlock - 1) / kBlock);
   auto* out = static_cast<Candidate*>(best);
-  // Lists live in registers / local memory: pick the smallest capacity that fits.
-  if (count <= 16) select_k_kernel<16><<<blocks, kBlock, 0, stream>>>(tile, rows, cols, x_norms, y_norms, first_col, count, out);
-  else if (count <= 32) select_k_kernel<32><<<blocks, kBlock, 0, stream>>>(tile, rows, cols, x_norms, y_norms, first_col, count, out);
-  else select_k_kernel<kMaxSelect><<<blocks, kBlock, 0, stream>>>(tile, rows, cols, x_norms, y_norms, first_col, count, out);
+  with_capacity(count, [&](auto capacity) {
+    select_k_kernel<decltype(capacity)::value><<<blocks, kBlock, 0, stream>>>(tile, rows, cols, x_norms, y_norms, first_col, count, out);
+  });
   SHOAL_CUDA_CHECK(cudaGetLastError());
 }
 

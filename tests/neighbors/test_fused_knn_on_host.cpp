@@ -81,14 +81,6 @@ void launch_on_host(const Shape& s, const std::vector<float>& X, const std::vect
   }
 }
 
-template <int kDims>
-void launch_for_count(const Shape& s, const std::vector<float>& X, const std::vector<float>& norms,
-                      std::vector<Candidate>& best) {
-  if (s.count <= 16) launch_on_host<kDims, 16>(s, X, norms, best);
-  else if (s.count <= 32) launch_on_host<kDims, 32>(s, X, norms, best);
-  else launch_on_host<kDims, 64>(s, X, norms, best);
-}
-
 class FusedKnnOnHost : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(FusedKnnOnHost, ListsEqualTheOracle) {
@@ -105,9 +97,11 @@ TEST_P(FusedKnnOnHost, ListsEqualTheOracle) {
   }
   const Candidate untouched{-1.0f, -2};
   std::vector<Candidate> best(static_cast<std::size_t>(s.n * s.count), untouched);
-  if (s.d <= 16) launch_for_count<16>(s, X, norms, best);
-  else if (s.d <= 32) launch_for_count<32>(s, X, norms, best);
-  else launch_for_count<64>(s, X, norms, best);
+  with_width(s.d, [&](auto width) {
+    with_capacity(s.count, [&](auto capacity) {
+      launch_on_host<decltype(width)::value, decltype(capacity)::value>(s, X, norms, best);
+    });
+  });
 
   for (std::int64_t row = 0; row < s.n; ++row) {
     const Candidate* got = best.data() + row * s.count;
