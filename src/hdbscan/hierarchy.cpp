@@ -111,6 +111,15 @@ CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_siz
   std::vector<std::pair<std::int64_t, std::int64_t>> kept{{2 * (n - 1), n}};  // (node, its cluster)
   std::int64_t next_label = n + 1;
   for (std::size_t at = 0; at < kept.size(); ++at) {
+    // The merges of kept nodes lie anywhere, and the walk down one cluster's chain would wait on
+    // each in turn; the queue holds the next of every chain at this depth. Fetch the merge 16
+    // ahead, and the children of the one 8 ahead (its own merge has arrived by then).
+    const auto queued = [&](std::size_t ahead) { return ahead < kept.size() ? &merges[kept[ahead].first - n] : nullptr; };
+    if (const Merge* far = queued(at + 16)) __builtin_prefetch(far);
+    if (const Merge* near = queued(at + 8)) {
+      if (near->left >= n) __builtin_prefetch(&merges[near->left - n]);
+      if (near->right >= n) __builtin_prefetch(&merges[near->right - n]);
+    }
     const auto [node, cluster] = kept[at];
     const Merge& merge = merges[node - n];
     const double lambda = lambda_of(merge.distance);
@@ -266,20 +275,27 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
     if (selected[id(c)]) cluster_of_label[label_of[id(c)]] = c;
   }
   const bool single_root = flat.clusters == 1 && selected[0];
-  flat.labels.assign(n, -1);
-  std::vector<double> point_lambda(n, 0.0);
-  std::vector<std::int64_t> point_parent(n, root);
+  // Where each point fell out: the rows name points in no order, so they are gathered once,
+  // into one array (beyond the cache every scattered write is a miss of its own), and the
+  // passes below read them in point order.
+  struct Fall {
+    double lambda = 0.0;
+    std::int64_t parent = -1;  // −1: no row (the point's values stay at their defaults)
+  };
+  std::vector<Fall> fell(static_cast<std::size_t>(n));
   for (index_t r = 0; r < rows; ++r) {
-    if (tree.child[r] >= root) continue;
-    const std::int64_t point = tree.child[r], parent = tree.parent[r];
-    point_lambda[point] = tree.lambda[r];
-    point_parent[point] = parent;
+    if (r + 16 < rows && tree.child[r + 16] < root) __builtin_prefetch(&fell[tree.child[r + 16]], 1);
+    if (tree.child[r] < root) fell[tree.child[r]] = {tree.lambda[r], tree.parent[r]};
+  }
+  flat.labels.assign(n, -1);
+  for (index_t point = 0; point < n; ++point) {
+    const auto [lambda, parent] = fell[point];
+    if (parent < 0) continue;
     std::int32_t label = owner[id(parent)];
     if (label >= 0 && cluster_of_label[label] == root) {
       // The root as the single cluster keeps only points that stayed to its densest level.
-      const bool kept = params.cluster_selection_epsilon != 0.0
-                            ? tree.lambda[r] >= 1.0 / params.cluster_selection_epsilon
-                            : tree.lambda[r] >= death[0];
+      const bool kept = params.cluster_selection_epsilon != 0.0 ? lambda >= 1.0 / params.cluster_selection_epsilon
+                                                                : lambda >= death[0];
       label = single_root && kept ? label : -1;
     }
     flat.labels[point] = label;
@@ -289,10 +305,8 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
   flat.probabilities.assign(n, 0.0);
   for (index_t point = 0; point < n; ++point) {
     if (flat.labels[point] < 0) continue;
-    const double densest = death[id(cluster_of_label[flat.labels[point]])];
-    flat.probabilities[point] = densest == 0.0 || !std::isfinite(point_lambda[point])
-                                    ? 1.0
-                                    : std::min(point_lambda[point], densest) / densest;
+    const double densest = death[id(cluster_of_label[flat.labels[point]])], lambda = fell[point].lambda;
+    flat.probabilities[point] = densest == 0.0 || !std::isfinite(lambda) ? 1.0 : std::min(lambda, densest) / densest;
   }
 
   // GLOSH: λ of leaving, relative to the densest point anywhere below the point's cluster. Below
@@ -304,10 +318,10 @@ Flat select_clusters(const CondensedTree& tree, index_t n, const Params& params)
   }
   flat.outlier_scores.assign(n, 0.0);
   for (index_t point = 0; point < n; ++point) {
-    const double densest = deepest[id(point_parent[point])];
+    const double densest = deepest[id(fell[point].parent < 0 ? root : fell[point].parent)], lambda = fell[point].lambda;
     double score = 0.0;
-    if (densest != 0.0 && std::isfinite(point_lambda[point])) {
-      score = std::isinf(densest) ? 1.0 : (densest - point_lambda[point]) / densest;
+    if (densest != 0.0 && std::isfinite(lambda)) {
+      score = std::isinf(densest) ? 1.0 : (densest - lambda) / densest;
     }
     flat.outlier_scores[point] = score;
   }
