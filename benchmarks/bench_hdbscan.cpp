@@ -1,8 +1,8 @@
 // The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW),
 // HDBSCAN end to end with its stage times, and its stages after the kNN graph alone (the
-// exact spanning tree; the single-linkage and condensed trees), on the CPU.
+// exact spanning tree; the single-linkage and condensed trees; the selection), on the CPU.
 //
-//   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan|ExactMst|Hierarchy'
+//   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan|ExactMst|Hierarchy|Selection'
 //
 // Data: shoal's Gaussian blobs (n and d from the arguments, 20 blobs, std 1.5, seed 3), as
 // benchmarks/compare/hdbscan_cpu.py uses; HDBSCAN with min_cluster_size 50, min_samples 10.
@@ -122,5 +122,21 @@ void BM_Hierarchy(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Hierarchy)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
+
+/// EOM selection and the flat outputs (labels, probabilities, GLOSH) of that condensed tree.
+/// Argument n.
+void BM_Selection(benchmark::State& state) {
+  const Graph& graph = scaling_graph(state.range(0));
+  const shoal::Context ctx(shoal::Backend::Cpu);
+  const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.knn.distances, graph.core, 1.0);
+  const shoal::hdbscan::CondensedTree condensed = shoal::hdbscan::detail::condense(
+      shoal::hdbscan::detail::single_linkage(shoal::hdbscan::detail::exact_mst(ctx, reach).tree, state.range(0)), 50);
+  const shoal::hdbscan::Params params{.min_cluster_size = 50, .min_samples = 10};
+  for (auto _ : state) {
+    const auto flat = shoal::hdbscan::detail::select_clusters(condensed, state.range(0), params);
+    benchmark::DoNotOptimize(flat.labels.data());
+  }
+}
+BENCHMARK(BM_Selection)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
