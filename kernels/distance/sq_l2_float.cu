@@ -15,14 +15,21 @@ void row_sq_norms(const float* X, std::int64_t rows, std::int64_t cols, std::int
 }
 
 void gemm_minus_two_xyt(cublasHandle_t cublas, const float* X, std::int64_t ldx, std::int64_t m, const float* Y,
-                        std::int64_t ldy, std::int64_t n, std::int64_t d, float* D, std::int64_t ldd) {
+                        std::int64_t ldy, std::int64_t n, std::int64_t d, float* D, std::int64_t ldd,
+                        GemmPrecision precision) {
   if (m == 0 || n == 0) return;
   // Row-major D = X·Yᵀ is column-major Dᵀ = Y·Xᵀ: with column-major views Yc [d × n] and
   // Xc [d × m] of the same memory, Dᵀ = Ycᵀ·Xc.
   const float alpha = -2.0f, beta = 0.0f;
-  SHOAL_CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-                                 static_cast<int>(d), &alpha, Y, static_cast<int>(ldy), X, static_cast<int>(ldx), &beta,
-                                 D, static_cast<int>(ldd)));
+  const int rows = static_cast<int>(n), cols = static_cast<int>(m), inner = static_cast<int>(d);
+  if (precision == GemmPrecision::Fp32) {
+    SHOAL_CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, rows, cols, inner, &alpha, Y,
+                                   static_cast<int>(ldy), X, static_cast<int>(ldx), &beta, D, static_cast<int>(ldd)));
+    return;
+  }
+  SHOAL_CUBLAS_CHECK(cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, rows, cols, inner, &alpha, Y, CUDA_R_32F,
+                                  static_cast<int>(ldy), X, CUDA_R_32F, static_cast<int>(ldx), &beta, D, CUDA_R_32F,
+                                  static_cast<int>(ldd), CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
 }
 
 void sq_l2_tile(cublasHandle_t cublas, cudaStream_t stream, const float* X, std::int64_t ldx,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cfloat>
 
+#include "kernels/distance/gemm_rounding.hpp"
 #include "kernels/warp.cuh"
 
 namespace shoal::kernels::kmeans {
@@ -38,18 +39,21 @@ __device__ inline double warp_sq_distance(const float* __restrict__ x, const flo
 /// One warp per row of a tile. `tile` holds −2·x·c_j (row-major, leading dimension k); with
 /// the centroid norms it gives v_j = ‖c_j‖² − 2·x·c_j, whose argmin is the nearest centroid.
 /// kVector: k is a multiple of 4 and the tile and the norms are 16-byte aligned (float4 loads).
-/// When the two best v are within twice the GEMM's rounding bound, the row is decided again in
-/// double over all centroids. Writes the label and the direct ‖x − c‖² in double, and counts
-/// the rows whose label changed.
+/// Each v is off by at most norm_error·‖c‖² (the float norms and the scan's addition) plus
+/// twice the GEMM's bound `dot`; when the two best v are within twice that, the row is decided
+/// again in double over all centroids (a close call). Writes the label and the direct ‖x − c‖²
+/// in double, so neither depends on the GEMM's precision; counts[0] += rows whose label
+/// changed, counts[1] += close calls.
 template <bool kVector>
 __global__ void nearest_centroid_kernel(const float* __restrict__ tile, const float* __restrict__ c_norms,
-                                        float c_norm_max, double unit_error, const float* __restrict__ x,
-                                        const float* __restrict__ x_norms, const float* __restrict__ centroids,
-                                        std::int64_t rows, int k, int d, std::int32_t* __restrict__ labels,
-                                        double* __restrict__ distances, unsigned long long* __restrict__ changed) {
+                                        float c_norm_max, double norm_error, GemmRounding dot,
+                                        const float* __restrict__ x, const float* __restrict__ x_norms,
+                                        const float* __restrict__ centroids, std::int64_t rows, int k, int d,
+                                        std::int32_t* __restrict__ labels, double* __restrict__ distances,
+                                        unsigned long long* __restrict__ counts) {
   const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
-  int changed_here = 0;
+  int changed_here = 0, close_here = 0;
   if (row < rows) {
     const float* v = tile + row * k;
     // Each lane scans its stripe in increasing j (a tie keeps the lower index), kScanUnroll
@@ -104,12 +108,11 @@ __global__ void nearest_centroid_kernel(const float* __restrict__ tile, const fl
       best = merge(best, other);
     }
     const float* xr = x + row * d;
-    const double margin = 2.0 * unit_error * (c_norm_max + 2.0 * sqrt(static_cast<double>(x_norms[row]) * c_norm_max));
+    const double x_norm = sqrt(static_cast<double>(x_norms[row])), c_norm = sqrt(static_cast<double>(c_norm_max));
+    const double margin =
+        2.0 * (norm_error * c_norm_max + 2.0 * (dot.unit * x_norm * c_norm + dot.floor * (x_norm + c_norm + 1.0)));
     int label = best.index;
-    double distance = 0.0;
-    if (static_cast<double>(best.second) - best.first > margin) {
-      distance = warp_sq_distance(xr, centroids + static_cast<std::int64_t>(label) * d, d, lane);
-    } else {
+    if (static_cast<double>(best.second) - best.first <= margin) {
       // Near tie: exact double distances, each lane over a share of the centroids.
       double lane_best = DBL_MAX;
       int lane_index = 0x7fffffff;
@@ -134,17 +137,19 @@ __global__ void nearest_centroid_kernel(const float* __restrict__ tile, const fl
         }
       }
       label = lane_index;
-      distance = lane_best;
+      close_here = lane == 0;
     }
+    const double distance = warp_sq_distance(xr, centroids + static_cast<std::int64_t>(label) * d, d, lane);
     if (lane == 0) {
       changed_here = labels[row] != label;
       labels[row] = label;
       distances[row] = distance;
     }
   }
-  // One atomic per block: integer counts are exact in any order.
-  const int block_changed = __syncthreads_count(changed_here);
-  if (threadIdx.x == 0 && block_changed > 0) atomicAdd(changed, static_cast<unsigned long long>(block_changed));
+  // One atomic per block and count: integer counts are exact in any order.
+  const int block_changed = __syncthreads_count(changed_here), block_close = __syncthreads_count(close_here);
+  if (threadIdx.x == 0 && block_changed > 0) atomicAdd(counts, static_cast<unsigned long long>(block_changed));
+  if (threadIdx.x == 0 && block_close > 0) atomicAdd(counts + 1, static_cast<unsigned long long>(block_close));
 }
 
 /// One warp per row: distances[r] = ‖x_r − c_{labels[r]}‖² in double.

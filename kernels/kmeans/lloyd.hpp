@@ -6,13 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/distance/gemm_rounding.hpp"
+
 namespace shoal::kernels::kmeans {
 
-/// Labels, direct distances and the count of changed labels for `rows` rows, from a tile of
-/// −2·x·c (leading dimension k); see nearest_centroid_kernel.
-void nearest_centroid(const float* tile, const float* c_norms, float c_norm_max, double unit_error, const float* x,
-                      const float* x_norms, const float* centroids, std::int64_t rows, int k, int d,
-                      std::int32_t* labels, double* distances, unsigned long long* changed, cudaStream_t stream);
+/// Labels and direct distances for `rows` rows, from a tile of −2·x·c (leading dimension k)
+/// whose entries the GEMM rounded within `dot`; counts[0] += changed labels, counts[1] += close
+/// calls decided in double. See nearest_centroid_kernel.
+void nearest_centroid(const float* tile, const float* c_norms, float c_norm_max, double norm_error, GemmRounding dot,
+                      const float* x, const float* x_norms, const float* centroids, std::int64_t rows, int k, int d,
+                      std::int32_t* labels, double* distances, unsigned long long* counts, cudaStream_t stream);
 
 /// distances[r] = ‖x_r − c_{labels[r]}‖² in double.
 void labelled_distance(const float* x, const float* centroids, const std::int32_t* labels, std::int64_t rows, int d,

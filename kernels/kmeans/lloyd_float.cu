@@ -24,17 +24,17 @@ int label_bits(int k) {
 
 }  // namespace
 
-void nearest_centroid(const float* tile, const float* c_norms, float c_norm_max, double unit_error, const float* x,
-                      const float* x_norms, const float* centroids, std::int64_t rows, int k, int d,
-                      std::int32_t* labels, double* distances, unsigned long long* changed, cudaStream_t stream) {
+void nearest_centroid(const float* tile, const float* c_norms, float c_norm_max, double norm_error, GemmRounding dot,
+                      const float* x, const float* x_norms, const float* centroids, std::int64_t rows, int k, int d,
+                      std::int32_t* labels, double* distances, unsigned long long* counts, cudaStream_t stream) {
   if (rows == 0) return;
   const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
   if (k % 4 == 0 && aligned(tile) && aligned(c_norms)) {
     nearest_centroid_kernel<true><<<row_blocks(rows), kBlock, 0, stream>>>(
-        tile, c_norms, c_norm_max, unit_error, x, x_norms, centroids, rows, k, d, labels, distances, changed);
+        tile, c_norms, c_norm_max, norm_error, dot, x, x_norms, centroids, rows, k, d, labels, distances, counts);
   } else {
     nearest_centroid_kernel<false><<<row_blocks(rows), kBlock, 0, stream>>>(
-        tile, c_norms, c_norm_max, unit_error, x, x_norms, centroids, rows, k, d, labels, distances, changed);
+        tile, c_norms, c_norm_max, norm_error, dot, x, x_norms, centroids, rows, k, d, labels, distances, counts);
   }
   SHOAL_CUDA_CHECK(cudaGetLastError());
 }

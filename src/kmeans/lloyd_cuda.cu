@@ -1,12 +1,14 @@
-// The CUDA engine of Lloyd. Per batch of rows: cuBLAS tiles of −2·X·Cᵀ, the exact
-// nearest-centroid kernel, a deterministic weighted inertia sum, and the sorted-label centroid
-// reduction. Two tiles alternate: the scan of one (memory-bound, on the scan stream) runs
-// beside the GEMM of the next (compute-bound, on the main stream). X stays resident when the
-// plan allows; otherwise batches stream from pinned staging buffers on a copy stream, the copy
-// of batch i+1 overlapping the compute of batch i.
+// The CUDA engine of Lloyd. Per batch of rows: cuBLAS tiles of −2·X·Cᵀ (TF32 on the tensor
+// cores while close calls stay rare, then FP32: the scan's bounds make the labels exact either
+// way), the exact nearest-centroid kernel, a deterministic weighted inertia sum, and the
+// sorted-label centroid reduction. Two tiles alternate: the scan of one (memory-bound, on the
+// scan stream) runs beside the GEMM of the next (compute-bound, on the main stream). X stays
+// resident when the plan allows; otherwise batches stream from pinned staging buffers on a
+// copy stream, the copy of batch i+1 overlapping the compute of batch i.
 // All device memory is carved from the context's workspace once, in the constructor.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -25,7 +27,18 @@ using shoal::detail::CudaResources;
 using shoal::detail::DeviceScope;
 using shoal::detail::Workspace;
 using shoal::detail::WorkspaceCarver;
+using shoal::kernels::GemmPrecision;
 namespace kk = shoal::kernels::kmeans;
+
+/// Once more than one row in kMostCloseCalls is a close call, the tiles go back to FP32.
+constexpr unsigned long long kMostCloseCalls = 100;
+
+/// The tiles' first precision: TF32 on the tensor cores, unless SHOAL_NO_TF32 is set (tests
+/// compare the two; labels and distances are the same either way).
+GemmPrecision first_precision() {
+  const char* off = std::getenv("SHOAL_NO_TF32");
+  return off != nullptr && *off != '\0' ? GemmPrecision::Fp32 : GemmPrecision::Tf32;
+}
 
 /// Page-locked host memory, so that copies from it run asynchronously.
 template <class T>
@@ -89,7 +102,7 @@ class CudaLloyd final : public LloydEngine {
     add(static_cast<std::int64_t*>(nullptr), 3 * (k_ + 1));           // offsets, chunk counts and starts
     add(static_cast<double*>(nullptr), chunks * (d_ + 1));             // chunk partial sums
     add(static_cast<double*>(nullptr), kk::kMaxSumPartials + 1);       // inertia partials and total
-    add(static_cast<unsigned long long*>(nullptr), 1);                 // changed count
+    add(static_cast<unsigned long long*>(nullptr), 2);                 // changed labels, close calls
     bytes += Workspace::bytes_for<std::byte>(cub_size);
 
     WorkspaceCarver carve(cuda_.workspace().reserve(bytes));
@@ -114,7 +127,7 @@ class CudaLloyd final : public LloydEngine {
     scratch_.partials = carve.take<double>(chunks * (d_ + 1));
     sum_partials_ = carve.take<double>(kk::kMaxSumPartials + 1);
     inertia_ = sum_partials_ + kk::kMaxSumPartials;
-    changed_ = carve.take<unsigned long long>(1);
+    counts_ = carve.take<unsigned long long>(2);
     scratch_.cub = carve.take<std::byte>(cub_size);
     scratch_.cub_size = cub_size;
     kk::fill_iota(scratch_.order_in, batch, stream_);
@@ -173,10 +186,11 @@ class CudaLloyd final : public LloydEngine {
 
   void assign(MatrixView<const float> centroids, bool accumulate, AssignOutput& out) override {
     const float c_norm_max = upload_centroids(centroids);
-    SHOAL_CUDA_CHECK(cudaMemsetAsync(changed_, 0, sizeof(unsigned long long), stream_));
+    SHOAL_CUDA_CHECK(cudaMemsetAsync(counts_, 0, 2 * sizeof(unsigned long long), stream_));
     SHOAL_CUDA_CHECK(cudaMemsetAsync(inertia_, 0, sizeof(double), stream_));
     if (accumulate) SHOAL_CUDA_CHECK(cudaMemsetAsync(sums_, 0, (k_ * d_ + k_) * sizeof(double), stream_));
-    const double unit_error = (static_cast<double>(d_) + 2.0) * std::ldexp(1.0, -24);
+    const double norm_error = shoal::kernels::gemm_rounding(d_, GemmPrecision::Fp32).unit;
+    const shoal::kernels::GemmRounding dot = shoal::kernels::gemm_rounding(d_, precision_);
     const int k = static_cast<int>(k_), d = static_cast<int>(d_);
 
     for_each_batch(true, [&](const Batch& batch, float* x_norms, double* distances) {
@@ -188,11 +202,11 @@ class CudaLloyd final : public LloydEngine {
         // The GEMM overwrites the tile only after the scan that last read it.
         SHOAL_CUDA_CHECK(cudaStreamWaitEvent(stream_, tile_scanned_[slot], 0));
         shoal::kernels::gemm_minus_two_xyt(cuda_.cublas(), batch.x + first * d_, d_, rows, centroids_, d_, k_, d_,
-                                           tile, k_);
+                                           tile, k_, precision_);
         SHOAL_CUDA_CHECK(cudaEventRecord(tile_ready_[slot], stream_));
         SHOAL_CUDA_CHECK(cudaStreamWaitEvent(scan_stream_, tile_ready_[slot], 0));
-        kk::nearest_centroid(tile, c_norms_, c_norm_max, unit_error, batch.x + first * d_, x_norms + first,
-                             centroids_, rows, k, d, batch.labels + first, distances + first, changed_, scan_stream_);
+        kk::nearest_centroid(tile, c_norms_, c_norm_max, norm_error, dot, batch.x + first * d_, x_norms + first,
+                             centroids_, rows, k, d, batch.labels + first, distances + first, counts_, scan_stream_);
         SHOAL_CUDA_CHECK(cudaEventRecord(tile_scanned_[slot], scan_stream_));
       }
       // What follows reads the labels and distances: back on the main stream.
@@ -205,8 +219,8 @@ class CudaLloyd final : public LloydEngine {
       }
     });
 
-    unsigned long long changed = 0;
-    SHOAL_CUDA_CHECK(cudaMemcpyAsync(&changed, changed_, sizeof changed, cudaMemcpyDeviceToHost, stream_));
+    unsigned long long counts[2] = {0, 0};  // changed labels, close calls
+    SHOAL_CUDA_CHECK(cudaMemcpyAsync(counts, counts_, sizeof counts, cudaMemcpyDeviceToHost, stream_));
     SHOAL_CUDA_CHECK(cudaMemcpyAsync(&out.inertia, inertia_, sizeof(double), cudaMemcpyDeviceToHost, stream_));
     if (accumulate) {
       out.sums.resize(k_ * d_);
@@ -216,7 +230,12 @@ class CudaLloyd final : public LloydEngine {
                                        cudaMemcpyDeviceToHost, stream_));
     }
     cuda_.synchronize();
-    out.changed = static_cast<index_t>(changed);
+    out.changed = static_cast<index_t>(counts[0]);
+    // TF32 pays while close calls are rare; where the data makes them common (rows far from
+    // the origin, relative to their spread, round coarsely), FP32 decides more rows at once.
+    if (precision_ == GemmPrecision::Tf32 && counts[1] * kMostCloseCalls > static_cast<unsigned long long>(n_)) {
+      precision_ = GemmPrecision::Fp32;
+    }
     host_labels_current_ = !plan_.resident;
     host_distances_current_ = !plan_.resident;
   }
@@ -337,6 +356,7 @@ class CudaLloyd final : public LloydEngine {
   std::span<const float> host_weights_;
   index_t k_, n_, d_;
   DevicePlan plan_;
+  GemmPrecision precision_ = first_precision();
 
   // Device memory, carved from the workspace.
   float* x_ = nullptr;
@@ -351,7 +371,7 @@ class CudaLloyd final : public LloydEngine {
   float* tiles_[kTileBuffers] = {nullptr, nullptr};
   double* sum_partials_ = nullptr;
   double* inertia_ = nullptr;
-  unsigned long long* changed_ = nullptr;
+  unsigned long long* counts_ = nullptr;  // changed labels, close calls
   kk::ClusterSumScratch scratch_;
 
   // Streaming: pinned staging per slot, and the events that order the two streams.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -483,6 +484,31 @@ TEST(KMeansCuda, WeightsMatchCpu) {
   const Result gpu_result = fit(Context(Backend::Cuda), blobs.X, {.k = 4, .seed = 3}, weights);
   EXPECT_GE(metrics::adjusted_rand_index(cpu_result.labels, gpu_result.labels), 0.999);
   EXPECT_NEAR(gpu_result.inertia, cpu_result.inertia, 1e-5 * cpu_result.inertia);
+}
+
+// The GPU's tiles run in TF32 while close calls are rare, in FP32 otherwise (SHOAL_NO_TF32:
+// always): the scan's bounds make the labels, and so the whole fit, the same either way.
+TEST(KMeansCuda, Tf32TilesGiveTheFp32Result) {
+  SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
+  datasets::Blobs near = datasets::make_blobs({.n = 50000, .d = 64, .centers = 32, .std = 3.0, .seed = 6});
+  // Far from the origin, relative to the spread, TF32's rounding makes most rows close calls.
+  datasets::Blobs far = datasets::make_blobs({.n = 20000, .d = 32, .centers = 16, .std = 1.0, .seed = 7});
+  for (index_t r = 0; r < far.X.rows(); ++r) {
+    for (index_t j = 0; j < far.X.cols(); ++j) far.X(r, j) += 5000.0f;
+  }
+  for (const datasets::Blobs* blobs : {&near, &far}) {
+    const Params params{.k = 32, .n_init = 2, .max_iter = 50, .seed = 11};
+    const Result tf32 = fit(Context(Backend::Cuda), blobs->X, params);
+    ::setenv("SHOAL_NO_TF32", "1", 1);
+    const Result fp32 = fit(Context(Backend::Cuda), blobs->X, params);
+    ::unsetenv("SHOAL_NO_TF32");
+    EXPECT_EQ(tf32.labels, fp32.labels);
+    EXPECT_EQ(tf32.inertia, fp32.inertia);
+    EXPECT_EQ(tf32.n_iter, fp32.n_iter);
+    const Result cpu = fit(Context(Backend::Cpu), blobs->X, params);
+    EXPECT_GE(metrics::adjusted_rand_index(cpu.labels, tf32.labels), 0.999);
+    EXPECT_NEAR(tf32.inertia, cpu.inertia, 1e-5 * cpu.inertia);
+  }
 }
 
 }  // namespace
