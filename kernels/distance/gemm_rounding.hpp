@@ -19,10 +19,11 @@ struct GemmRounding {
 };
 
 /// FP32: d − 1 additions of products rounded once each (or fused), (d + 2)·2⁻²⁴ with room to
-/// spare. TF32 assumes the worst documented behaviour of the tensor cores: each input cut (not
-/// rounded) to 10 mantissa bits, 2⁻¹⁰ relative, so a product is off by 2⁻⁹ + 2⁻²⁰; the
-/// products are exact in FP32 and their sums cut rather than rounded, (d + 2)·2⁻²². Inputs or
-/// sums below 2⁻¹²⁶ may be flushed to zero: the floor.
+/// spare. TF32 assumes the coarsest rounding the tensor cores could do (NVIDIA does not
+/// specify it; measurements have found truncated sums): each input cut, not rounded, to 10
+/// mantissa bits, 2⁻¹⁰ relative, so a product is off by 2⁻⁹ + 2⁻²⁰; the products are exact in
+/// FP32 and their sums cut, (d + 2)·2⁻²². Inputs or sums below 2⁻¹²⁶ may be flushed to zero:
+/// the floor.
 [[nodiscard]] inline GemmRounding gemm_rounding(std::int64_t d, GemmPrecision precision) {
   const auto terms = static_cast<double>(d) + 2.0;
   if (precision == GemmPrecision::Fp32) return {terms * std::ldexp(1.0, -24), 0.0};
