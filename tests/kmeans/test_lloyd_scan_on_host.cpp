@@ -1,0 +1,252 @@
+// The GPU k-means scan (nearest_centroid_kernel) run on the host from its own source: a block's
+// threads as std::threads, each warp's shuffles through a barrier of its 32 lanes. It reads
+// tiles rounded as cuBLAS may round them (FP32, or TF32 with inputs and sums cut), and its
+// labels must be the exact nearest centroids, its distances the exact ones. This checks the
+// scan's margin and close calls on every machine; only a GPU can check how nvcc compiles it.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <barrier>
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct float4 {
+  float x, y, z, w;
+};
+struct Dim3 {
+  unsigned x = 0;
+};
+thread_local Dim3 threadIdx;
+Dim3 blockIdx, blockDim, gridDim;
+
+constexpr unsigned kLanes = 32;
+
+/// The running block: a barrier per warp for shuffles, and one for the whole block.
+struct Block {
+  explicit Block(unsigned threads) : all(threads) {
+    for (unsigned w = 0; w < threads / kLanes; ++w) warps.push_back(std::make_unique<Warp>());
+  }
+  struct Warp {
+    std::barrier<> lanes{kLanes};
+    std::array<std::uint64_t, kLanes> slots{};
+  };
+  std::vector<std::unique_ptr<Warp>> warps;
+  std::barrier<> all;
+  std::atomic<int> count{0};
+};
+Block* block = nullptr;
+
+template <class T>
+T __shfl_xor_sync(unsigned, T value, int offset) {
+  static_assert(sizeof(T) <= sizeof(std::uint64_t));
+  Block::Warp& warp = *block->warps[threadIdx.x / kLanes];
+  const unsigned lane = threadIdx.x % kLanes;
+  std::memcpy(&warp.slots[lane], &value, sizeof(T));
+  warp.lanes.arrive_and_wait();
+  T other;
+  std::memcpy(&other, &warp.slots[lane ^ static_cast<unsigned>(offset)], sizeof(T));
+  warp.lanes.arrive_and_wait();
+  return other;
+}
+
+int __syncthreads_count(int predicate) {
+  block->count += predicate != 0 ? 1 : 0;
+  block->all.arrive_and_wait();
+  const int total = block->count.load();
+  block->all.arrive_and_wait();
+  if (threadIdx.x == 0) block->count = 0;
+  block->all.arrive_and_wait();
+  return total;
+}
+
+void __syncthreads() { block->all.arrive_and_wait(); }
+
+template <class T>
+T __ldcs(const T* address) {
+  return *address;
+}
+
+unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
+  return std::atomic_ref<unsigned long long>(*address).fetch_add(value);
+}
+
+template <class T>
+T min(T a, T b) {
+  return b < a ? b : a;
+}
+
+}  // namespace
+
+#define __global__
+#define __device__
+#define __shared__ static
+#include "kernels/kmeans/lloyd.cuh"
+#undef __shared__
+#undef __device__
+#undef __global__
+
+namespace shoal::kernels::kmeans {
+namespace {
+
+float cut_to_tf32(float v) { return std::bit_cast<float>(std::bit_cast<std::uint32_t>(v) & ~((1u << 13) - 1)); }
+
+/// a + b in float, cut toward zero.
+float add_cut(float a, float b) {
+  const double exact = static_cast<double>(a) + b;
+  const float rounded = static_cast<float>(exact);
+  return std::fabs(static_cast<double>(rounded)) > std::fabs(exact) ? std::nextafter(rounded, 0.0f) : rounded;
+}
+
+struct Case {
+  const char* why;
+  int rows, k, d;
+  float offset;  // added to every coordinate: far from the origin, rounding is coarse
+  GemmPrecision tile;   // how the tile is rounded
+  GemmPrecision bound;  // which bound the scan is given
+};
+
+std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.why; }
+
+struct Outcome {
+  int wrong_labels = 0;
+  unsigned long long changed = 0, close_calls = 0;
+};
+
+Outcome run_scan(const Case& c) {
+  std::mt19937 random(11);
+  std::normal_distribution<float> normal;
+  // One centroid in four a small step from the one before it, rows near all of them: close
+  // calls on purpose, beside rows with a clear nearest centroid.
+  std::vector<float> centroids(static_cast<std::size_t>(c.k * c.d)), x(static_cast<std::size_t>(c.rows * c.d));
+  for (int j = 0; j < c.k; ++j) {
+    for (int t = 0; t < c.d; ++t) {
+      centroids[j * c.d + t] = j % 4 == 1 ? centroids[(j - 1) * c.d + t] + 0.05f * normal(random)
+                                          : c.offset + 4.0f * normal(random);
+    }
+  }
+  for (int r = 0; r < c.rows; ++r) {
+    const int near = static_cast<int>(random() % static_cast<unsigned>(c.k));
+    for (int t = 0; t < c.d; ++t) x[r * c.d + t] = centroids[near * c.d + t] + 0.5f * normal(random);
+  }
+  // The tile and norms as the engine makes them (the tile's rounding emulated).
+  std::vector<float> tile(static_cast<std::size_t>(c.rows * c.k)), c_norms(static_cast<std::size_t>(c.k)),
+      x_norms(static_cast<std::size_t>(c.rows));
+  float c_norm_max = 0.0f;
+  for (int j = 0; j < c.k; ++j) {
+    double norm = 0.0;
+    for (int t = 0; t < c.d; ++t) norm += static_cast<double>(centroids[j * c.d + t]) * centroids[j * c.d + t];
+    c_norms[j] = static_cast<float>(norm);
+    c_norm_max = std::max(c_norm_max, c_norms[j]);
+  }
+  for (int r = 0; r < c.rows; ++r) {
+    float norm = 0.0f;
+    for (int t = 0; t < c.d; ++t) norm += x[r * c.d + t] * x[r * c.d + t];
+    x_norms[r] = norm;
+    for (int j = 0; j < c.k; ++j) {
+      float dot = 0.0f;
+      for (int t = 0; t < c.d; ++t) {
+        const float a = x[r * c.d + t], b = centroids[j * c.d + t];
+        dot = c.tile == GemmPrecision::Tf32 ? add_cut(dot, cut_to_tf32(a) * cut_to_tf32(b)) : std::fma(a, b, dot);
+      }
+      tile[r * c.k + j] = -2.0f * dot;
+    }
+  }
+
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(c.rows), -1);
+  std::vector<double> distances(static_cast<std::size_t>(c.rows), -1.0);
+  unsigned long long counts[2] = {0, 0};
+  const double norm_error = gemm_rounding(c.d, GemmPrecision::Fp32).unit;
+  const GemmRounding dot = gemm_rounding(c.d, c.bound);
+  constexpr unsigned kThreads = 64;  // two rows per block
+  blockDim.x = kThreads;
+  for (unsigned b = 0; b * (kThreads / kLanes) < static_cast<unsigned>(c.rows); ++b) {
+    blockIdx.x = b;
+    Block running(kThreads);
+    block = &running;
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        threadIdx.x = t;
+        const auto scan = [&](auto vector) {
+          nearest_centroid_kernel<decltype(vector)::value>(tile.data(), c_norms.data(), c_norm_max, norm_error, dot,
+                                                           x.data(), x_norms.data(), centroids.data(), c.rows, c.k,
+                                                           c.d, labels.data(), distances.data(), counts);
+        };
+        if (c.k % 4 == 0) scan(std::true_type{});
+        else scan(std::false_type{});
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+
+  Outcome outcome{0, counts[0], counts[1]};
+  for (int r = 0; r < c.rows; ++r) {
+    long double best = 0.0L;
+    int best_j = -1;
+    for (int j = 0; j < c.k; ++j) {
+      long double sum = 0.0L;
+      for (int t = 0; t < c.d; ++t) {
+        const long double diff = static_cast<long double>(x[r * c.d + t]) - centroids[j * c.d + t];
+        sum += diff * diff;
+      }
+      if (best_j < 0 || sum < best) {
+        best = sum;
+        best_j = j;
+      }
+    }
+    outcome.wrong_labels += labels[r] != best_j ? 1 : 0;
+    // The distance is to the centroid the scan chose, exact in double.
+    long double chosen = 0.0L;
+    for (int t = 0; t < c.d; ++t) {
+      const long double diff = static_cast<long double>(x[r * c.d + t]) - centroids[labels[r] * c.d + t];
+      chosen += diff * diff;
+    }
+    EXPECT_NEAR(distances[r], static_cast<double>(chosen), 1e-12 * static_cast<double>(chosen)) << "row " << r;
+  }
+  return outcome;
+}
+
+class LloydScanOnHost : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LloydScanOnHost, LabelsAreTheExactNearest) {
+  const Case c = GetParam();
+  const Outcome outcome = run_scan(c);
+  EXPECT_EQ(outcome.wrong_labels, 0);
+  EXPECT_EQ(outcome.changed, static_cast<unsigned long long>(c.rows)) << "every label started at -1";
+  EXPECT_GT(outcome.close_calls, 0u) << "the data is made to have close calls";
+  // Near the origin, rows near a lone centroid are clear; far from it TF32 rounds too coarsely
+  // to decide any row (the engine then goes back to FP32 tiles).
+  if (c.offset == 0.0f) {
+    EXPECT_LT(outcome.close_calls, static_cast<unsigned long long>(c.rows));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tiles, LloydScanOnHost,
+    ::testing::Values(Case{"FP32 tile", 150, 40, 24, 0.0f, GemmPrecision::Fp32, GemmPrecision::Fp32},
+                      Case{"TF32 tile", 150, 40, 24, 0.0f, GemmPrecision::Tf32, GemmPrecision::Tf32},
+                      Case{"TF32 tile, odd k (scalar loads)", 150, 37, 19, 0.0f, GemmPrecision::Tf32,
+                           GemmPrecision::Tf32},
+                      Case{"TF32 tile far from the origin", 150, 40, 24, 300.0f, GemmPrecision::Tf32,
+                           GemmPrecision::Tf32}),
+    [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
+
+// The TF32 bound is needed: a TF32 tile trusted within the FP32 bound gives wrong labels.
+TEST(LloydScanOnHost, Tf32TileWithinTheFp32BoundGoesWrong) {
+  const Outcome outcome =
+      run_scan({"TF32 tile, FP32 bound", 150, 40, 24, 300.0f, GemmPrecision::Tf32, GemmPrecision::Fp32});
+  EXPECT_GT(outcome.wrong_labels, 0);
+}
+
+}  // namespace
+}  // namespace shoal::kernels::kmeans
