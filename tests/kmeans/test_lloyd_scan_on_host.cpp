@@ -1,99 +1,19 @@
-// The GPU k-means scan (nearest_centroid_kernel) run on the host from its own source: a block's
-// threads as std::threads, each warp's shuffles through a barrier of its 32 lanes. It reads
-// tiles rounded as cuBLAS may round them (FP32, or TF32 with inputs and sums cut), and its
-// labels must be the exact nearest centroids, its distances the exact ones. This checks the
-// scan's margin and close calls on every machine; only a GPU can check how nvcc compiles it.
+// The GPU k-means scan (nearest_centroid_kernel) run on the host from its own source
+// (support/cuda_on_host.hpp), over tiles rounded as cuBLAS may round them (FP32, or TF32 with
+// inputs and sums cut): its labels must be the exact nearest centroids, its distances the
+// exact ones. This checks the scan's margin and close calls on every machine; only a GPU can
+// check how nvcc compiles it.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <atomic>
-#include <barrier>
 #include <bit>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <random>
-#include <thread>
 #include <vector>
 
-namespace {
-
-struct float4 {
-  float x, y, z, w;
-};
-struct Dim3 {
-  unsigned x = 0;
-};
-thread_local Dim3 threadIdx;
-Dim3 blockIdx, blockDim, gridDim;
-
-constexpr unsigned kLanes = 32;
-
-/// The running block: a barrier per warp for shuffles, and one for the whole block.
-struct Block {
-  explicit Block(unsigned threads) : all(threads) {
-    for (unsigned w = 0; w < threads / kLanes; ++w) warps.push_back(std::make_unique<Warp>());
-  }
-  struct Warp {
-    std::barrier<> lanes{kLanes};
-    std::array<std::uint64_t, kLanes> slots{};
-  };
-  std::vector<std::unique_ptr<Warp>> warps;
-  std::barrier<> all;
-  std::atomic<int> count{0};
-};
-Block* block = nullptr;
-
-template <class T>
-T __shfl_xor_sync(unsigned, T value, int offset) {
-  static_assert(sizeof(T) <= sizeof(std::uint64_t));
-  Block::Warp& warp = *block->warps[threadIdx.x / kLanes];
-  const unsigned lane = threadIdx.x % kLanes;
-  std::memcpy(&warp.slots[lane], &value, sizeof(T));
-  warp.lanes.arrive_and_wait();
-  T other;
-  std::memcpy(&other, &warp.slots[lane ^ static_cast<unsigned>(offset)], sizeof(T));
-  warp.lanes.arrive_and_wait();
-  return other;
-}
-
-int __syncthreads_count(int predicate) {
-  block->count += predicate != 0 ? 1 : 0;
-  block->all.arrive_and_wait();
-  const int total = block->count.load();
-  block->all.arrive_and_wait();
-  if (threadIdx.x == 0) block->count = 0;
-  block->all.arrive_and_wait();
-  return total;
-}
-
-void __syncthreads() { block->all.arrive_and_wait(); }
-
-template <class T>
-T __ldcs(const T* address) {
-  return *address;
-}
-
-unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
-  return std::atomic_ref<unsigned long long>(*address).fetch_add(value);
-}
-
-template <class T>
-T min(T a, T b) {
-  return b < a ? b : a;
-}
-
-}  // namespace
-
-#define __global__
-#define __device__
-#define __shared__ static
+#include "support/cuda_on_host.hpp"  // first: the kernel source needs it
 #include "kernels/kmeans/lloyd.cuh"
-#undef __shared__
-#undef __device__
-#undef __global__
 
 namespace shoal::kernels::kmeans {
 namespace {
@@ -168,25 +88,17 @@ Outcome run_scan(const Case& c) {
   const double norm_error = gemm_rounding(c.d, GemmPrecision::Fp32).unit;
   const GemmRounding dot = gemm_rounding(c.d, c.bound);
   constexpr unsigned kThreads = 64;  // two rows per block
-  blockDim.x = kThreads;
-  for (unsigned b = 0; b * (kThreads / kLanes) < static_cast<unsigned>(c.rows); ++b) {
+  for (unsigned b = 0; b * (kThreads / HostBlock::kLanes) < static_cast<unsigned>(c.rows); ++b) {
     blockIdx.x = b;
-    Block running(kThreads);
-    block = &running;
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        threadIdx.x = t;
-        const auto scan = [&](auto vector) {
-          nearest_centroid_kernel<decltype(vector)::value>(tile.data(), c_norms.data(), c_norm_max, norm_error, dot,
-                                                           x.data(), x_norms.data(), centroids.data(), c.rows, c.k,
-                                                           c.d, labels.data(), distances.data(), counts);
-        };
-        if (c.k % 4 == 0) scan(std::true_type{});
-        else scan(std::false_type{});
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    run_block_on_host(kThreads, [&] {
+      const auto scan = [&](auto vector) {
+        nearest_centroid_kernel<decltype(vector)::value>(tile.data(), c_norms.data(), c_norm_max, norm_error, dot,
+                                                         x.data(), x_norms.data(), centroids.data(), c.rows, c.k, c.d,
+                                                         labels.data(), distances.data(), counts);
+      };
+      if (c.k % 4 == 0) scan(std::true_type{});
+      else scan(std::false_type{});
+    });
   }
 
   Outcome outcome{0, counts[0], counts[1]};

@@ -1,50 +1,19 @@
-// The fused GPU kNN kernel's own source, run on the host: a block's threads as std::threads,
-// __syncthreads as a barrier, __shared__ arrays as statics (one block runs at a time). This
+// The fused GPU kNN kernel's own source, run on the host (support/cuda_on_host.hpp). This
 // checks its indexing, staging and lists against an oracle on every machine, CI included;
 // it cannot check how nvcc compiles it or the device's memory model, which only a GPU can
 // (KnnCuda.EqualsBruteForceInEveryWidth).
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <barrier>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <random>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
-namespace {
-
-struct float4 {
-  float x, y, z, w;
-};
-struct Dim3 {
-  unsigned x = 0;
-};
-thread_local Dim3 threadIdx;
-Dim3 blockIdx, blockDim;
-std::barrier<>* block_barrier = nullptr;
-void __syncthreads() { block_barrier->arrive_and_wait(); }
-// Only the select kernel, also in the header and never run here, uses these.
-void __syncwarp() {}
-template <class T>
-T __shfl_xor_sync(unsigned, T value, int) {
-  return value;
-}
-
-}  // namespace
-
-#define __global__
-#define __device__
-#define __launch_bounds__(threads)
-#define __shared__ static
+#include "support/cuda_on_host.hpp"  // first: the kernel source needs it
 #include "kernels/neighbors/fused_knn.cuh"
-#undef __shared__
-#undef __launch_bounds__
-#undef __device__
-#undef __global__
 
 namespace shoal::kernels::neighbors {
 namespace {
@@ -65,19 +34,11 @@ template <int kDims, int kCapacity>
 void launch_on_host(const Shape& s, const std::vector<float>& X, const std::vector<float>& norms,
                     std::vector<Candidate>& best) {
   constexpr std::int64_t kRowsPerBlock = std::int64_t{kFusedThreads} * fused_queries<kDims>();
-  blockDim.x = kFusedThreads;
   for (std::int64_t block = 0; block * kRowsPerBlock < s.last - s.first; ++block) {
     blockIdx.x = static_cast<unsigned>(block);
-    std::barrier<> barrier(kFusedThreads);
-    block_barrier = &barrier;
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < kFusedThreads; ++t) {
-      threads.emplace_back([&, t] {
-        threadIdx.x = t;
-        fused_knn_kernel<kDims, kCapacity>(X.data(), norms.data(), s.n, s.d, s.first, s.last, s.count, best.data());
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    run_block_on_host(kFusedThreads, [&] {
+      fused_knn_kernel<kDims, kCapacity>(X.data(), norms.data(), s.n, s.d, s.first, s.last, s.count, best.data());
+    });
   }
 }
 
