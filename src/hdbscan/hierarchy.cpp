@@ -114,7 +114,9 @@ CondensedTree condense(const std::vector<Merge>& merges, index_t min_cluster_siz
     // The merges of kept nodes lie anywhere, and the walk down one cluster's chain would wait on
     // each in turn; the queue holds the next of every chain at this depth. Fetch the merge 16
     // ahead, and the children of the one 8 ahead (its own merge has arrived by then).
-    const auto queued = [&](std::size_t ahead) { return ahead < kept.size() ? &merges[kept[ahead].first - n] : nullptr; };
+    const auto queued = [&](std::size_t ahead) {
+      return ahead < kept.size() ? &merges[kept[ahead].first - n] : nullptr;
+    };
     if (const Merge* far = queued(at + 16)) __builtin_prefetch(far);
     if (const Merge* near = queued(at + 8)) {
       if (near->left >= n) __builtin_prefetch(&merges[near->left - n]);
