@@ -1,6 +1,6 @@
 // k-means Lloyd iterations on the CPU: shoal against FAISS's faiss::Clustering, in the same
 // process, on the same data and from the same initial centroids; and the machine's FP32 FMA
-// peak for reference.
+// peak for reference. On a GPU machine, shoal's CUDA engine too (TF32 and FP32 tiles).
 //
 //   build/release/benchmarks/shoal_bench --benchmark_filter='Lloyd|Peak'
 //
@@ -17,6 +17,7 @@
 #include <omp.h>
 
 #include <climits>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 
@@ -26,6 +27,7 @@
 #include "kmeans/init.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/kmeans.hpp"
+#include "shoal/system.hpp"
 
 namespace {
 
@@ -98,6 +100,38 @@ void BM_FaissLloydCpu(benchmark::State& state) {
 #define SHOAL_LLOYD_SHAPES ->Args({500'000, 64, 256})->Args({100'000, 32, 64})->Unit(benchmark::kMillisecond)->UseRealTime()
 BENCHMARK(BM_ShoalLloydCpu) SHOAL_LLOYD_SHAPES;
 BENCHMARK(BM_FaissLloydCpu) SHOAL_LLOYD_SHAPES;
+
+/// The same 10 iterations on the GPU (skipped without a device), the tiles in TF32 (argument
+/// tf32 = 1, the default) or FP32 (SHOAL_NO_TF32): the labels are the same, the time is not.
+/// Includes each fit's upload of X. Arguments n, d, k, tf32.
+void BM_ShoalLloydCuda(benchmark::State& state) {
+  if (shoal::cuda_status().devices.empty()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
+  const Problem& p = problem(n, d, k);
+  shoal::kmeans::Params params;
+  params.k = k;
+  params.init = shoal::kmeans::Init::Given;
+  params.initial_centroids = p.initial;
+  params.max_iter = kIterations;
+  params.tol = 0.0;
+  if (state.range(3) == 0) ::setenv("SHOAL_NO_TF32", "1", 1);
+  const shoal::Context ctx(shoal::Backend::Cuda);
+  double inertia = 0.0;
+  for (auto _ : state) {
+    const shoal::kmeans::Result result = shoal::kmeans::fit(ctx, p.blobs.X, params);
+    if (result.n_iter != kIterations) state.SkipWithError("converged before 10 iterations");
+    inertia = result.inertia;
+  }
+  ::unsetenv("SHOAL_NO_TF32");
+  state.counters["inertia"] = inertia;
+  set_counters(state, n, d, k);
+}
+BENCHMARK(BM_ShoalLloydCuda)
+    ->Args({2'000'000, 128, 1024, 1})->Args({2'000'000, 128, 1024, 0})->Args({500'000, 64, 256, 1})
+    ->Args({500'000, 64, 256, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// Independent FP32 FMAs on every thread: the machine's FP32 FMA throughput (AVX-512 when the
 /// CPU has it, else AVX2), as 2 flops per lane per FMA.
