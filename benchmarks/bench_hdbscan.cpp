@@ -1,6 +1,7 @@
 // The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW),
 // HDBSCAN end to end with its stage times, and its stages after the kNN graph alone (the
-// exact spanning tree; the single-linkage and condensed trees; the selection), on the CPU.
+// exact spanning tree; the single-linkage and condensed trees; the selection), on the CPU;
+// on a GPU machine, the GPU's kNN graph too.
 //
 //   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan|ExactMst|Hierarchy|Selection'
 //
@@ -20,6 +21,7 @@
 #include "shoal/datasets.hpp"
 #include "shoal/hdbscan.hpp"
 #include "shoal/neighbors.hpp"
+#include "shoal/system.hpp"
 
 namespace {
 
@@ -75,6 +77,25 @@ BENCHMARK_CAPTURE(BM_KnnGraph, kdtree, shoal::neighbors::Index::KdTree)
     ->Args({200'000, 10})->Args({200'000, 16})->Unit(benchmark::kSecond);
 BENCHMARK_CAPTURE(BM_KnnGraph, flat, shoal::neighbors::Index::Flat)->Args({50'000, 16})->Unit(benchmark::kSecond);
 BENCHMARK_CAPTURE(BM_KnnGraph, hnsw, shoal::neighbors::Index::Hnsw)->Args({200'000, 16})->Unit(benchmark::kSecond);
+
+/// The exact kNN graph on the GPU (the fused kernel up to 64 dimensions, distance tiles above),
+/// skipped without a device. Arguments n, d.
+void BM_KnnGraphCuda(benchmark::State& state) {
+  if (shoal::cuda_status().devices.empty()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
+  const shoal::Context ctx(shoal::Backend::Cuda);
+  for (auto _ : state) {
+    const shoal::neighbors::KnnGraph graph = shoal::neighbors::knn_graph(ctx, X, 10, shoal::Metric::L2, {});
+    benchmark::DoNotOptimize(graph.indices.data());
+  }
+  state.counters["points/s"] =
+      benchmark::Counter(static_cast<double>(X.rows()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_KnnGraphCuda)->Args({1'000'000, 16})->Args({1'000'000, 64})->Args({200'000, 128})
+    ->Unit(benchmark::kSecond)->UseRealTime();
 
 void BM_Hdbscan(benchmark::State& state) {
   const shoal::Matrix<float>& X = blobs(state.range(0), state.range(1));
