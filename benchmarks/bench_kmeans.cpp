@@ -57,7 +57,8 @@ void set_counters(benchmark::State& state, shoal::index_t n, shoal::index_t d, s
                                                                        benchmark::Counter::kInvert);
 }
 
-void BM_ShoalLloydCpu(benchmark::State& state) {
+/// shoal's 10 iterations on `backend`, from the shared initial centroids. Arguments n, d, k.
+void run_shoal_lloyd(benchmark::State& state, shoal::Backend backend) {
   const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
   const Problem& p = problem(n, d, k);
   shoal::kmeans::Params params;
@@ -66,7 +67,7 @@ void BM_ShoalLloydCpu(benchmark::State& state) {
   params.initial_centroids = p.initial;
   params.max_iter = kIterations;
   params.tol = 0.0;
-  const shoal::Context ctx(shoal::Backend::Cpu);
+  const shoal::Context ctx(backend);
   double inertia = 0.0;
   for (auto _ : state) {
     const shoal::kmeans::Result result = shoal::kmeans::fit(ctx, p.blobs.X, params);
@@ -76,6 +77,8 @@ void BM_ShoalLloydCpu(benchmark::State& state) {
   state.counters["inertia"] = inertia;
   set_counters(state, n, d, k);
 }
+
+void BM_ShoalLloydCpu(benchmark::State& state) { run_shoal_lloyd(state, shoal::Backend::Cpu); }
 
 void BM_FaissLloydCpu(benchmark::State& state) {
   const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
@@ -109,25 +112,9 @@ void BM_ShoalLloydCuda(benchmark::State& state) {
     state.SkipWithError("no CUDA device");
     return;
   }
-  const shoal::index_t n = state.range(0), d = state.range(1), k = state.range(2);
-  const Problem& p = problem(n, d, k);
-  shoal::kmeans::Params params;
-  params.k = k;
-  params.init = shoal::kmeans::Init::Given;
-  params.initial_centroids = p.initial;
-  params.max_iter = kIterations;
-  params.tol = 0.0;
   if (state.range(3) == 0) ::setenv("SHOAL_NO_TF32", "1", 1);
-  const shoal::Context ctx(shoal::Backend::Cuda);
-  double inertia = 0.0;
-  for (auto _ : state) {
-    const shoal::kmeans::Result result = shoal::kmeans::fit(ctx, p.blobs.X, params);
-    if (result.n_iter != kIterations) state.SkipWithError("converged before 10 iterations");
-    inertia = result.inertia;
-  }
+  run_shoal_lloyd(state, shoal::Backend::Cuda);
   ::unsetenv("SHOAL_NO_TF32");
-  state.counters["inertia"] = inertia;
-  set_counters(state, n, d, k);
 }
 BENCHMARK(BM_ShoalLloydCuda)
     ->Args({2'000'000, 128, 1024, 1})->Args({2'000'000, 128, 1024, 0})->Args({500'000, 64, 256, 1})
