@@ -130,12 +130,17 @@ void BM_ExactMst(benchmark::State& state) {
 }
 BENCHMARK(BM_ExactMst)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
 
-/// The single-linkage and condensed trees (min_cluster_size 50) of that spanning tree. Argument n.
-void BM_Hierarchy(benchmark::State& state) {
-  const Graph& graph = scaling_graph(state.range(0));
+/// The exact spanning tree of the scaling series' graph at n points.
+shoal::hdbscan::SpanningTree scaling_tree(shoal::index_t n) {
+  const Graph& graph = scaling_graph(n);
   const shoal::Context ctx(shoal::Backend::Cpu);
   const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.knn.distances, graph.core, 1.0);
-  const shoal::hdbscan::SpanningTree tree = shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
+  return shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
+}
+
+/// The single-linkage and condensed trees (min_cluster_size 50) of that spanning tree. Argument n.
+void BM_Hierarchy(benchmark::State& state) {
+  const shoal::hdbscan::SpanningTree tree = scaling_tree(state.range(0));
   for (auto _ : state) {
     const auto condensed = shoal::hdbscan::detail::condense(
         shoal::hdbscan::detail::single_linkage(tree, state.range(0)), 50);
@@ -147,11 +152,8 @@ BENCHMARK(BM_Hierarchy)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisec
 /// EOM selection and the flat outputs (labels, probabilities, GLOSH) of that condensed tree.
 /// Argument n.
 void BM_Selection(benchmark::State& state) {
-  const Graph& graph = scaling_graph(state.range(0));
-  const shoal::Context ctx(shoal::Backend::Cpu);
-  const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, graph.knn, graph.knn.distances, graph.core, 1.0);
   const shoal::hdbscan::CondensedTree condensed = shoal::hdbscan::detail::condense(
-      shoal::hdbscan::detail::single_linkage(shoal::hdbscan::detail::exact_mst(ctx, reach).tree, state.range(0)), 50);
+      shoal::hdbscan::detail::single_linkage(scaling_tree(state.range(0)), state.range(0)), 50);
   const shoal::hdbscan::Params params{.min_cluster_size = 50, .min_samples = 10};
   for (auto _ : state) {
     const auto flat = shoal::hdbscan::detail::select_clusters(condensed, state.range(0), params);

@@ -12,30 +12,15 @@
 #include <vector>
 
 #include "kernels/distance/gemm_rounding.hpp"
+#include "support/rounding_on_host.hpp"
 
 namespace shoal::kernels {
 namespace {
 
-enum class Input { Nearest, Cut, CutAndFlush };
-enum class Sum { Nearest, Cut };
-
-float to_tf32(float v, Input input) {
-  if (input == Input::CutAndFlush && std::fabs(v) < std::ldexp(1.0f, -126)) return 0.0f;
-  std::uint32_t bits = std::bit_cast<std::uint32_t>(v);
-  constexpr std::uint32_t kDropped = (1u << 13) - 1;  // FP32 keeps 23 mantissa bits, TF32 10
-  if (input == Input::Nearest) bits += (kDropped >> 1) + ((bits >> 13) & 1u);  // ties to even
-  return std::bit_cast<float>(bits & ~kDropped);
-}
-
-/// a + b in float, rounded to nearest or toward zero.
-float add(float a, float b, Sum sum) {
-  const double exact = static_cast<double>(a) + b;  // exact for the magnitudes used here
-  float rounded = static_cast<float>(exact);
-  if (sum == Sum::Cut && std::fabs(static_cast<double>(rounded)) > std::fabs(exact)) {
-    rounded = std::nextafter(rounded, 0.0f);
-  }
-  return rounded;
-}
+using test::add;
+using test::to_tf32;
+using Input = test::Tf32Input;
+using Sum = test::FloatSum;
 
 /// x·y as the tensor cores may form it: TF32 inputs, exact products, FP32 sums.
 float tf32_dot(const std::vector<float>& x, const std::vector<float>& y, Input input, Sum sum) {

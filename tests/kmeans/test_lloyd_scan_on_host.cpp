@@ -5,7 +5,6 @@
 // check how nvcc compiles it.
 #include <gtest/gtest.h>
 
-#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -14,18 +13,10 @@
 
 #include "support/cuda_on_host.hpp"  // first: the kernel source needs it
 #include "kernels/kmeans/lloyd.cuh"
+#include "support/rounding_on_host.hpp"
 
 namespace shoal::kernels::kmeans {
 namespace {
-
-float cut_to_tf32(float v) { return std::bit_cast<float>(std::bit_cast<std::uint32_t>(v) & ~((1u << 13) - 1)); }
-
-/// a + b in float, cut toward zero.
-float add_cut(float a, float b) {
-  const double exact = static_cast<double>(a) + b;
-  const float rounded = static_cast<float>(exact);
-  return std::fabs(static_cast<double>(rounded)) > std::fabs(exact) ? std::nextafter(rounded, 0.0f) : rounded;
-}
 
 struct Case {
   const char* why;
@@ -76,7 +67,10 @@ Outcome run_scan(const Case& c) {
       float dot = 0.0f;
       for (int t = 0; t < c.d; ++t) {
         const float a = x[r * c.d + t], b = centroids[j * c.d + t];
-        dot = c.tile == GemmPrecision::Tf32 ? add_cut(dot, cut_to_tf32(a) * cut_to_tf32(b)) : std::fma(a, b, dot);
+        dot = c.tile == GemmPrecision::Tf32
+                  ? test::add(dot, test::to_tf32(a, test::Tf32Input::Cut) * test::to_tf32(b, test::Tf32Input::Cut),
+                              test::FloatSum::Cut)
+                  : std::fma(a, b, dot);
       }
       tile[r * c.k + j] = -2.0f * dot;
     }
