@@ -16,8 +16,9 @@ namespace shoal::detail {
 namespace {
 
 /// ‖x − c‖² in double with eight partial sums (element j into sum j mod 8), combined in a
-/// fixed tree, so the AVX-512 version below sums in the same order. (Where the compiler fuses
-/// multiply-adds the last bits can differ between CPUs; on one machine they never vary.)
+/// fixed tree, so the AVX-512 version below sums in the same order, and so does the GPU's
+/// (kernels/hdbscan/boruvka.cuh). This file builds without fused multiply-adds, so every
+/// version gives the same bits on every machine.
 double exact_sq_distance_portable(const float* x, const float* c, index_t d) {
   double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (index_t j = 0; j < d; ++j) {

@@ -1,5 +1,5 @@
-// Distance tiles against a direct double-precision computation, and the CUDA path against the
-// CPU path (skipped without a device).
+// Distance tiles against a direct double-precision computation, exact distances to the bit,
+// and the CUDA path against the CPU path (skipped without a device).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,6 +39,29 @@ void expect_matches_direct(const Matrix<float>& D, const Matrix<float>& X, const
       ASSERT_NEAR(D(i, j), expected, kF32MaxRelErr * (xn[i] + yn[j]) + 1e-6) << i << "," << j;
       ASSERT_GE(D(i, j), 0.0f);
     }
+  }
+}
+
+// exact_sq_distance promises one rounding of every operation, in one order, on every CPU (the
+// GPU's spanning tree repeats it to the bit): element j into partial sum j mod 8, the partials
+// added in a fixed tree. This file, like the library's, builds with -ffp-contract=off.
+TEST(ExactSqDistance, SameBitsOnEveryMachine) {
+  // Coordinates of far apart scales: their differences need more than half a double's bits, so
+  // their squares round, and a fused multiply-add would round differently.
+  Matrix<float> X = random_matrix(17, 2, 67);
+  for (index_t j = 0; j < X.cols(); ++j) {
+    X(0, j) *= 1000.0f;
+    X(1, j) *= 0.001f;
+  }
+  for (index_t d = 1; d <= X.cols(); ++d) {
+    double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (index_t j = 0; j < d; ++j) {
+      const double diff = static_cast<double>(X(0, j)) - X(1, j);
+      partial[j % 8] += diff * diff;
+    }
+    const double expected =
+        ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+    EXPECT_EQ(exact_sq_distance(X.row(0), X.row(1), d), expected) << "d = " << d;
   }
 }
 
