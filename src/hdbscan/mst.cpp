@@ -487,13 +487,18 @@ void sweep_components(const Context& ctx, const Pieces& pieces, const Reachabili
   outcome.sweeps_given_up += given_up;
 }
 
+/// The kd-tree the kNN search built over the points, or a new one.
+std::shared_ptr<const neighbors::detail::KdTree> kdtree_of(const Context& ctx, const Reachability& reach) {
+  if (reach.knn.kdtree) return reach.knn.kdtree;
+  return std::make_shared<const neighbors::detail::KdTree>(reach.X, ctx.threads());
+}
+
 /// Borůvka rounds from the components of `joined` (which already holds `edges`) until one
 /// component remains. With `use_lists`, kNN lists propose (and may certify) edges first.
 void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& options, bool use_lists,
              UnionFind& joined, std::vector<Edge>& edges, MstOutcome& outcome) {
   const index_t n = reach.X.rows(), k = reach.knn.k;
-  const std::shared_ptr<const neighbors::detail::KdTree> own =
-      reach.knn.kdtree ? reach.knn.kdtree : std::make_shared<const neighbors::detail::KdTree>(reach.X, ctx.threads());
+  const std::shared_ptr<const neighbors::detail::KdTree> own = kdtree_of(ctx, reach);
   const neighbors::detail::KdTree& kdtree = *own;
   ReachSearch tree(kdtree, reach);
   std::vector<index_t> component(n), members(n), slot(n), starts, batch_leaf, batch_start, batch_points;
@@ -673,6 +678,29 @@ void join_duplicates(const Reachability& reach, UnionFind& joined, std::vector<E
   }
 }
 
+/// exact_mst's rounds on the device, where the lists came from one and its kernels take X's
+/// width; false, having done nothing, otherwise.
+bool boruvka_on_device(const Context& ctx, const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges,
+                       MstOutcome& outcome) {
+#ifdef SHOAL_WITH_CUDA
+  if (reach.knn.backend != Backend::Cuda) return false;
+  std::vector<index_t> component;
+  joined.roots(component);
+  SpanningTree found;
+  const std::optional<index_t> searches = boruvka_cuda(ctx, reach, component, found);
+  if (!searches) return false;
+  for (std::size_t i = 0; i < found.weight.size(); ++i) {
+    edges.push_back(make_edge(found.weight[i], found.u[i], found.v[i]));
+  }
+  outcome.exact_searches += *searches;
+  return true;
+#else
+  static_cast<void>(ctx), static_cast<void>(reach), static_cast<void>(joined), static_cast<void>(edges),
+      static_cast<void>(outcome);
+  return false;
+#endif
+}
+
 SpanningTree sorted_tree(const Context& ctx, std::vector<Edge>& edges) {
   shoal::detail::parallel_sort(edges, ctx.threads(), std::less<>());
   SpanningTree tree;
@@ -709,6 +737,40 @@ Reachability::Reachability(const Context& ctx, MatrixView<const float> points,
   }
 }
 
+ChunkedPoints chunked_points(const Context& ctx, const Reachability& reach, index_t chunk) {
+  const index_t n = reach.X.rows(), d = reach.X.cols(), chunks = (n + chunk - 1) / chunk;
+  const std::shared_ptr<const neighbors::detail::KdTree> tree = kdtree_of(ctx, reach);
+  ChunkedPoints out;
+  out.chunk = chunk;
+  out.order.resize(n);
+  out.X.resize(static_cast<std::size_t>(n * d));
+  out.core.resize(n);
+  out.low.resize(static_cast<std::size_t>(chunks * d));
+  out.high.resize(static_cast<std::size_t>(chunks * d));
+  out.least_core.resize(chunks);
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+  for (index_t c = 0; c < chunks; ++c) {
+    float* low = out.low.data() + c * d;
+    float* high = out.high.data() + c * d;
+    std::fill_n(low, d, std::numeric_limits<float>::infinity());
+    std::fill_n(high, d, -std::numeric_limits<float>::infinity());
+    out.least_core[c] = kInfinity;
+    for (index_t at = c * chunk; at < std::min(n, (c + 1) * chunk); ++at) {
+      const index_t p = tree->point_at(at);
+      out.order[at] = static_cast<std::int32_t>(p);
+      out.core[at] = reach.core[p];
+      out.least_core[c] = std::min(out.least_core[c], reach.core[p]);
+      const float* x = reach.X.row(p);
+      std::copy_n(x, d, out.X.data() + at * d);
+      for (index_t j = 0; j < d; ++j) {
+        low[j] = std::min(low[j], x[j]);
+        high[j] = std::max(high[j], x[j]);
+      }
+    }
+  }
+  return out;
+}
+
 MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options) {
   UnionFind joined(reach.X.rows());
   std::vector<Edge> edges;
@@ -716,7 +778,9 @@ MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOpt
   const neighbors::Index index = reach.knn.index;
   if (index == neighbors::Index::KdTree || index == neighbors::Index::Flat) join_duplicates(reach, joined, edges);
   MstOutcome outcome;
-  boruvka(ctx, reach, options, true, joined, edges, outcome);
+  if (!boruvka_on_device(ctx, reach, joined, edges, outcome)) {
+    boruvka(ctx, reach, options, true, joined, edges, outcome);
+  }
   outcome.tree = sorted_tree(ctx, edges);
   return outcome;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "neighbors/knn.hpp"
@@ -58,8 +59,31 @@ inline constexpr index_t kNoSweeps = std::numeric_limits<index_t>::max();
 /// wholly in the point's own component. Once the components are few and large (whole clusters
 /// joining), they are kept as fixed pieces, and the lightest edge between two pieces is found by
 /// sweeping the points that reach toward each other, bounded by projection on the line between
-/// the pieces' centroids. Ties go to the smaller (weight, min, max).
+/// the pieces' centroids. Ties go to the smaller (weight, min, max). Where the lists came from the
+/// CUDA device, the rounds run there (boruvka_cuda) and find the same tree.
 [[nodiscard]] MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options = {});
+
+/// The points in a kd-tree's order, which keeps near points together, cut into chunks of
+/// `chunk` consecutive positions with their bounding boxes: what the device's rounds search
+/// (kernels/hdbscan/boruvka.cuh), skipping the chunks beyond a point's reach.
+struct ChunkedPoints {
+  index_t chunk = 0;
+  std::vector<std::int32_t> order;  ///< [n] the point at each position
+  std::vector<float> X;             ///< [n × d] coordinates, by position
+  std::vector<double> core;         ///< [n] core distances, by position
+  std::vector<float> low, high;     ///< [chunks × d] each chunk's bounding box
+  std::vector<double> least_core;   ///< [chunks] each chunk's least core distance
+  [[nodiscard]] index_t chunks() const { return static_cast<index_t>(least_core.size()); }
+};
+[[nodiscard]] ChunkedPoints chunked_points(const Context& ctx, const Reachability& reach, index_t chunk);
+
+/// Defined only in CUDA builds: exact_mst's Borůvka rounds on the device, searching chunked
+/// points in place of the kd-tree's searches and the sweeps (kernels/hdbscan/boruvka.cuh), from
+/// the components `component` (each point's root; a root is its own) until one remains.
+/// Appends the edges it finds to `tree`, unsorted, and returns the searches; returns nothing,
+/// having done nothing, where the points have more dimensions than its kernels stage.
+[[nodiscard]] std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach,
+                                                  const std::vector<index_t>& component, SpanningTree& tree);
 
 /// Approximate MST: Kruskal on the kNN edges, then the remaining components joined by their
 /// lightest connecting edges (exact Borůvka rounds over components).

@@ -10,11 +10,10 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <numbers>
 #include <sstream>
 
-#include "core/random.hpp"
 #include "hdbscan/mst.hpp"
+#include "hdbscan/mst_data.hpp"
 #include "shoal/datasets.hpp"
 #include "shoal/error.hpp"
 #include "shoal/hdbscan.hpp"
@@ -145,43 +144,6 @@ struct SweepCase {
 };
 
 std::ostream& operator<<(std::ostream& out, const SweepCase& c) { return out << c.why; }
-
-Matrix<float> blobs_of(datasets::BlobsParams params) { return datasets::make_blobs(params).X; }
-
-/// Points on circles of the given radii around the origin, `per` points each: the pieces are
-/// curved arcs, not compact, and the projections bound them poorly.
-Matrix<float> rings(std::vector<double> radii, index_t per) {
-  Matrix<float> X(static_cast<index_t>(radii.size()) * per, 2);
-  shoal::detail::Rng rng(3, 0);
-  for (std::size_t c = 0; c < radii.size(); ++c) {
-    for (index_t i = 0; i < per; ++i) {
-      const double angle = 2 * std::numbers::pi * rng.uniform(), r = radii[c] * (1 + 0.02 * rng.normal());
-      X(static_cast<index_t>(c) * per + i, 0) = static_cast<float>(r * std::cos(angle));
-      X(static_cast<index_t>(c) * per + i, 1) = static_cast<float>(r * std::sin(angle));
-    }
-  }
-  return X;
-}
-
-/// Blobs rounded to integers: many equal distances, so ties decide the tree.
-Matrix<float> rounded_blobs(datasets::BlobsParams params) {
-  Matrix<float> X = datasets::make_blobs(params).X;
-  for (index_t i = 0; i < X.rows() * X.cols(); ++i) X.data()[i] = std::round(X.data()[i]);
-  return X;
-}
-
-/// Integers on a line in `groups` runs of `per` points drawn from 300 values each, 1,000 apart:
-/// projections are exact in one dimension, so the sweeps' bounds are tight, and duplicates at
-/// the ends of runs make edges of equal weight that only the (weight, min, max) order separates.
-Matrix<float> integer_runs(index_t groups, index_t per) {
-  Matrix<float> X(groups * per, 1);
-  shoal::detail::Rng rng(6, 0);
-  for (index_t i = 0; i < groups * per; ++i) {
-    X(i, 0) = static_cast<float>(1000 * static_cast<std::int64_t>(rng.uniform_index(groups)) +
-                                 static_cast<std::int64_t>(rng.uniform_index(300)));
-  }
-  return X;
-}
 
 class PieceSweeps : public ::testing::TestWithParam<SweepCase> {};
 
@@ -499,6 +461,26 @@ TEST(HdbscanCuda, AgreesWithCpu) {
   for (const double w : cpu.spanning_tree.weight) cpu_total += w;
   for (const double w : gpu.spanning_tree.weight) gpu_total += w;
   EXPECT_NEAR(gpu_total, cpu_total, 1e-9 * cpu_total);
+}
+
+// The device's Borůvka rounds find the host's tree edge for edge, ties and alpha included, so
+// the whole result is the same.
+TEST(HdbscanCuda, SpanningTreeEqualsCpu) {
+  SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::vector<std::pair<Matrix<float>, Params>> cases = {
+      {blobs_of({.n = 30000, .d = 16, .centers = 20, .std = 1.5, .seed = 21}), {.min_cluster_size = 20}},
+      {blobs_of({.n = 20000, .d = 2, .centers = 8, .std = 0.5, .seed = 22}), {.min_cluster_size = 15, .alpha = 1.5}},
+      {rounded_blobs({.n = 20000, .d = 3, .centers = 10, .std = 3.0, .seed = 23}), {.min_cluster_size = 10}},
+      {rings({1.0, 1.5, 2.0, 3.0}, 3000), {.min_cluster_size = 10, .min_samples = 1}},
+  };
+  for (const auto& [X, params] : cases) {
+    const Result cpu = fit(Context(Backend::Cpu), X, params);
+    const Result gpu = fit(Context(Backend::Cuda), X, params);
+    ASSERT_EQ(gpu.backend, Backend::Cuda);
+    expect_same_tree(gpu.spanning_tree, cpu.spanning_tree, "device rounds");
+    EXPECT_EQ(gpu.labels, cpu.labels);
+    EXPECT_EQ(gpu.outlier_scores, cpu.outlier_scores);
+  }
 }
 
 }  // namespace

@@ -6,9 +6,12 @@
 // __shared__ arrays become statics). It checks a kernel's indexing and logic; how nvcc compiles
 // it and the device's memory model only a GPU can check.
 
+#include <math.h>  // the device's math functions are global: sqrt, fmax, fmin
+
 #include <array>
 #include <atomic>
 #include <barrier>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -78,9 +81,33 @@ T __ldcs(const T* address) {
   return *address;
 }
 
-inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
-  return std::atomic_ref<unsigned long long>(*address).fetch_add(value);
+/// A load that sees other threads' atomics (the device's reads through L2).
+template <class T>
+T __ldcg(const T* address) {
+  return std::atomic_ref<T>(*const_cast<T*>(address)).load();
 }
+
+template <class T>
+T atomicAdd(T* address, T value) {
+  return std::atomic_ref<T>(*address).fetch_add(value);
+}
+
+inline unsigned long long atomicMin(unsigned long long* address, unsigned long long value) {
+  std::atomic_ref<unsigned long long> target(*address);
+  unsigned long long old = target.load();
+  while (value < old && !target.compare_exchange_weak(old, value)) {
+  }
+  return old;
+}
+
+inline long long __double_as_longlong(double x) { return std::bit_cast<long long>(x); }
+inline double __longlong_as_double(long long x) { return std::bit_cast<double>(x); }
+
+// Double arithmetic rounded once per operation, as the intrinsics promise (the tests that
+// include this build with -ffp-contract=off, so no multiply-add is fused).
+inline double __dadd_rn(double x, double y) { return x + y; }
+inline double __dsub_rn(double x, double y) { return x - y; }
+inline double __dmul_rn(double x, double y) { return x * y; }
 
 template <class T>
 T min(T a, T b) {
