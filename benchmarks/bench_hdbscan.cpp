@@ -1,7 +1,7 @@
 // The kd-tree's build, the kNN graph per search (shoal's kd-tree, FAISS flat and HNSW),
 // HDBSCAN end to end with its stage times, and its stages after the kNN graph alone (the
 // exact spanning tree; the single-linkage and condensed trees; the selection), on the CPU;
-// on a GPU machine, the GPU's kNN graph too.
+// on a GPU machine, the GPU's kNN graph and exact spanning tree too.
 //
 //   build/release/benchmarks/shoal_bench --benchmark_filter='KdTree|KnnGraph|Hdbscan|ExactMst|Hierarchy|Selection'
 //
@@ -129,6 +129,28 @@ void BM_ExactMst(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ExactMst)->Arg(250'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond);
+
+/// The same on the GPU, skipped without a device: the lists marked as the device's, and without
+/// the kNN search's kd-tree, as in a GPU fit (the host builds one to order the points). Counters:
+/// the rounds' searches. Argument n.
+void BM_ExactMstCuda(benchmark::State& state) {
+  if (shoal::cuda_status().devices.empty()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  shoal::neighbors::detail::Neighbors knn = scaling_graph(state.range(0)).knn;
+  knn.backend = shoal::Backend::Cuda;
+  knn.kdtree = nullptr;
+  const Graph& graph = scaling_graph(state.range(0));
+  const shoal::Context ctx(shoal::Backend::Cuda);
+  for (auto _ : state) {
+    const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, knn, knn.distances, graph.core, 1.0);
+    const shoal::hdbscan::detail::MstOutcome mst = shoal::hdbscan::detail::exact_mst(ctx, reach);
+    state.counters["searches"] = static_cast<double>(mst.exact_searches);
+    benchmark::DoNotOptimize(mst.tree.weight.data());
+  }
+}
+BENCHMARK(BM_ExactMstCuda)->Arg(1'000'000)->Arg(2'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// The exact spanning tree of the scaling series' graph at n points.
 shoal::hdbscan::SpanningTree scaling_tree(shoal::index_t n) {

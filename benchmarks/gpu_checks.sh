@@ -16,8 +16,8 @@ trap 'rm -rf "$scratch"' EXIT
 echo "== k-means, 10M x 128, k = 1024: shoal vs PyTorch"
 python3 benchmarks/compare/kmeans_gpu.py --shoal "$shoal" --repeat 3 --scratch "$scratch" --json "$out/kmeans_gpu.json"
 
-echo "== k-means Lloyd (TF32 against FP32 tiles) and the kNN graph on the GPU (Google Benchmark)"
-"$build/benchmarks/shoal_bench" --benchmark_filter='LloydCuda|KnnGraphCuda' \
+echo "== k-means Lloyd (TF32 against FP32 tiles), the kNN graph and the spanning tree on the GPU (Google Benchmark)"
+"$build/benchmarks/shoal_bench" --benchmark_filter='LloydCuda|KnnGraphCuda|ExactMst' \
   --benchmark_out="$out/shoal_bench_cuda.json" --benchmark_out_format=json
 
 echo "== HDBSCAN, 1M x 16: stage seconds on the GPU and on the host's cores"
