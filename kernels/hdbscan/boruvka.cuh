@@ -95,7 +95,8 @@ __global__ void propose_kernel(Arrays a) {
         }
         a.list_inside[p] = static_cast<unsigned char>(best.a < 0);
       }
-      const double floor = fmax(fmax(a.core[p], a.radius[p] / a.alpha), a.lower[p]);
+      const double radius = a.k > 0 ? a.radius[p] : 0.0;  // no lists, no certificates
+      const double floor = fmax(fmax(a.core[p], radius / a.alpha), a.lower[p]);
       a.floor[p] = best.a >= 0 && best.weight < floor ? infinity : floor;
     }
     a.proposal[p] = best;

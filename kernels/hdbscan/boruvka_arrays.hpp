@@ -29,7 +29,8 @@ inline int chunk_points(int d) { return std::min(kStageMax, kStageFloats / d); }
 /// Counters the rounds keep on the device.
 enum Counter { kEdgesFound = 0, kSearchers = 1, kChanged = 2, kStuck = 3, kCounters = 4 };
 
-/// The device arrays of the rounds: n points, k listed neighbours each. Points have an index
+/// The device arrays of the rounds: n points, k listed neighbours each (k = 0: the lists take
+/// no part, as in the approximate mode's joins, and every point searches). Points have an index
 /// (their row) and a position (in an order that keeps near points together, a kd-tree's), and
 /// the positions are cut into chunks of `chunk` consecutive ones.
 struct Arrays {

@@ -678,16 +678,16 @@ void join_duplicates(const Reachability& reach, UnionFind& joined, std::vector<E
   }
 }
 
-/// exact_mst's rounds on the device, where the lists came from one and its kernels take X's
+/// boruvka's rounds on the device, where the lists came from one and its kernels take X's
 /// width; false, having done nothing, otherwise.
-bool boruvka_on_device(const Context& ctx, const Reachability& reach, UnionFind& joined, std::vector<Edge>& edges,
-                       MstOutcome& outcome) {
+bool boruvka_on_device(const Context& ctx, const Reachability& reach, bool use_lists, UnionFind& joined,
+                       std::vector<Edge>& edges, MstOutcome& outcome) {
 #ifdef SHOAL_WITH_CUDA
   if (reach.knn.backend != Backend::Cuda) return false;
   std::vector<index_t> component;
   joined.roots(component);
   SpanningTree found;
-  const std::optional<index_t> searches = boruvka_cuda(ctx, reach, component, found);
+  const std::optional<index_t> searches = boruvka_cuda(ctx, reach, use_lists, component, found);
   if (!searches) return false;
   for (std::size_t i = 0; i < found.weight.size(); ++i) {
     edges.push_back(make_edge(found.weight[i], found.u[i], found.v[i]));
@@ -695,8 +695,8 @@ bool boruvka_on_device(const Context& ctx, const Reachability& reach, UnionFind&
   outcome.exact_searches += *searches;
   return true;
 #else
-  static_cast<void>(ctx), static_cast<void>(reach), static_cast<void>(joined), static_cast<void>(edges),
-      static_cast<void>(outcome);
+  static_cast<void>(ctx), static_cast<void>(reach), static_cast<void>(use_lists), static_cast<void>(joined),
+      static_cast<void>(edges), static_cast<void>(outcome);
   return false;
 #endif
 }
@@ -778,7 +778,7 @@ MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOpt
   const neighbors::Index index = reach.knn.index;
   if (index == neighbors::Index::KdTree || index == neighbors::Index::Flat) join_duplicates(reach, joined, edges);
   MstOutcome outcome;
-  if (!boruvka_on_device(ctx, reach, joined, edges, outcome)) {
+  if (!boruvka_on_device(ctx, reach, true, joined, edges, outcome)) {
     boruvka(ctx, reach, options, true, joined, edges, outcome);
   }
   outcome.tree = sorted_tree(ctx, edges);
@@ -802,7 +802,9 @@ MstOutcome approximate_mst(const Context& ctx, const Reachability& reach, const 
     if (joined.unite(edge.a, edge.b)) edges.push_back(edge);
   }
   MstOutcome outcome;
-  boruvka(ctx, reach, options, false, joined, edges, outcome);
+  if (!boruvka_on_device(ctx, reach, false, joined, edges, outcome)) {
+    boruvka(ctx, reach, options, false, joined, edges, outcome);
+  }
   outcome.tree = sorted_tree(ctx, edges);
   return outcome;
 }

@@ -60,7 +60,8 @@ inline constexpr index_t kNoSweeps = std::numeric_limits<index_t>::max();
 /// joining), they are kept as fixed pieces, and the lightest edge between two pieces is found by
 /// sweeping the points that reach toward each other, bounded by projection on the line between
 /// the pieces' centroids. Ties go to the smaller (weight, min, max). Where the lists came from the
-/// CUDA device, the rounds run there (boruvka_cuda) and find the same tree.
+/// CUDA device, the rounds run there (boruvka_cuda) and find the same tree; so do the joining
+/// rounds of approximate_mst.
 [[nodiscard]] MstOutcome exact_mst(const Context& ctx, const Reachability& reach, const MstOptions& options = {});
 
 /// The points in a kd-tree's order, which keeps near points together, cut into chunks of
@@ -77,12 +78,13 @@ struct ChunkedPoints {
 };
 [[nodiscard]] ChunkedPoints chunked_points(const Context& ctx, const Reachability& reach, index_t chunk);
 
-/// Defined only in CUDA builds: exact_mst's Borůvka rounds on the device, searching chunked
-/// points in place of the kd-tree's searches and the sweeps (kernels/hdbscan/boruvka.cuh), from
-/// the components `component` (each point's root; a root is its own) until one remains.
-/// Appends the edges it finds to `tree`, unsorted, and returns the searches; returns nothing,
-/// having done nothing, where the points have more dimensions than its kernels stage.
-[[nodiscard]] std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach,
+/// Defined only in CUDA builds: the Borůvka rounds of exact_mst (with `use_lists`) or of
+/// approximate_mst's joins (without) on the device, searching chunked points in place of the
+/// kd-tree's searches and the sweeps (kernels/hdbscan/boruvka.cuh), from the components
+/// `component` (each point's root; a root is its own) until one remains. Appends the edges it
+/// finds to `tree`, unsorted, and returns the searches; returns nothing, having done nothing,
+/// where the points have more dimensions than its kernels stage.
+[[nodiscard]] std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach, bool use_lists,
                                                   const std::vector<index_t>& component, SpanningTree& tree);
 
 /// Approximate MST: Kruskal on the kNN edges, then the remaining components joined by their

@@ -20,10 +20,10 @@ using shoal::detail::WorkspaceCarver;
 
 }  // namespace
 
-std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach,
+std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach, bool use_lists,
                                     const std::vector<index_t>& component, SpanningTree& tree) {
   namespace device = kernels::hdbscan;
-  const index_t n = reach.X.rows(), d = reach.X.cols(), k = reach.knn.k;
+  const index_t n = reach.X.rows(), d = reach.X.cols(), k = use_lists ? reach.knn.k : 0;
   if (d > device::kMaxDims) return std::nullopt;
   const ChunkedPoints points = chunked_points(ctx, reach, device::chunk_points(static_cast<int>(d)));
   const index_t chunks = points.chunks();

@@ -61,6 +61,7 @@ struct Case {
   double alpha;
   index_t chunk;          // points per chunk, at most chunk_points(d): smaller ones make more boxes
   bool certified = true;  // false: the lists vouch for nothing (radius 0), so most points search
+  bool lists = true;      // false: the rounds take no lists (k = 0), as in the approximate mode
 };
 
 std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.why; }
@@ -102,7 +103,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   Arrays a;
   a.n = n;
   a.d = static_cast<int>(d);
-  a.k = static_cast<int>(k);
+  a.k = c.lists ? static_cast<int>(k) : 0;
   a.alpha = c.alpha;
   a.chunk = static_cast<int>(points.chunk);
   a.chunks = points.chunks();
@@ -201,7 +202,10 @@ INSTANTIATE_TEST_SUITE_P(
              [] { return blobs_of({.n = 800, .d = 4, .centers = 8, .std = 1.0, .seed = 14}); }, 3, 1.0, 32, false},
         Case{"uncertified lists, integer blobs",
              [] { return shoal::hdbscan::rounded_blobs({.n = 800, .d = 2, .centers = 6, .std = 4.0, .seed = 15}); }, 2,
-             1.0, 16, false}),
+             1.0, 16, false},
+        Case{"no lists, alpha 1.3",
+             [] { return blobs_of({.n = 700, .d = 6, .centers = 5, .std = 1.0, .seed = 16}); }, 4, 1.3, 32, true,
+             false}),
     [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
 
 }  // namespace

@@ -463,8 +463,8 @@ TEST(HdbscanCuda, AgreesWithCpu) {
   EXPECT_NEAR(gpu_total, cpu_total, 1e-9 * cpu_total);
 }
 
-// The device's Borůvka rounds find the host's tree edge for edge, ties and alpha included, so
-// the whole result is the same.
+// The device's Borůvka rounds find the host's tree edge for edge, ties and alpha included, and
+// so do its joins in the approximate mode, so the whole result is the same.
 TEST(HdbscanCuda, SpanningTreeEqualsCpu) {
   SHOAL_SKIP_WITHOUT_CUDA_DEVICE();
   const std::vector<std::pair<Matrix<float>, Params>> cases = {
@@ -472,6 +472,8 @@ TEST(HdbscanCuda, SpanningTreeEqualsCpu) {
       {blobs_of({.n = 20000, .d = 2, .centers = 8, .std = 0.5, .seed = 22}), {.min_cluster_size = 15, .alpha = 1.5}},
       {rounded_blobs({.n = 20000, .d = 3, .centers = 10, .std = 3.0, .seed = 23}), {.min_cluster_size = 10}},
       {rings({1.0, 1.5, 2.0, 3.0}, 3000), {.min_cluster_size = 10, .min_samples = 1}},
+      {blobs_of({.n = 30000, .d = 16, .centers = 20, .std = 1.5, .seed = 21}),
+       {.min_cluster_size = 20, .approximate = true}},
   };
   for (const auto& [X, params] : cases) {
     const Result cpu = fit(Context(Backend::Cpu), X, params);
