@@ -42,14 +42,15 @@ __device__ inline double bits_weight(unsigned long long bits) {
 __device__ inline MstEdge no_edge() { return MstEdge{bits_weight(kInfiniteWeight), -1, -1}; }
 
 /// ‖x − y‖² as the host's exact_sq_distance forms it: element j into partial sum j mod 8, each
-/// rounded on its own (no fused multiply-add), the partials added in a fixed tree.
-__device__ inline double exact_sq_distance(const float* x, const float* y, int d) {
+/// rounded on its own (no fused multiply-add), the partials added in a fixed tree. Element j
+/// of x is x[j · x_stride].
+__device__ inline double exact_sq_distance(const float* x, int x_stride, const float* y, int d) {
   double partial[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   for (int j = 0; j < d; j += 8) {
 #pragma unroll
     for (int t = 0; t < 8; ++t) {
       if (j + t < d) {
-        const double diff = __dsub_rn(static_cast<double>(x[j + t]), static_cast<double>(y[j + t]));
+        const double diff = __dsub_rn(static_cast<double>(x[(j + t) * x_stride]), static_cast<double>(y[j + t]));
         partial[t] = __dadd_rn(partial[t], __dmul_rn(diff, diff));
       }
     }
@@ -84,6 +85,9 @@ __global__ void propose_kernel(Arrays a) {
     if (best.a >= 0 && a.component[best.a] != a.component[best.b]) {
       a.floor[p] = infinity;
     } else {
+      // The far end joined: that edge was the point's lightest out, and its edges out only
+      // become fewer, so none weighs less.
+      if (best.a >= 0) a.lower[p] = fmax(a.lower[p], best.weight);
       a.known[p] = no_edge();
       best = no_edge();
       if (a.list_inside[p] == 0) {
@@ -100,7 +104,10 @@ __global__ void propose_kernel(Arrays a) {
       a.floor[p] = best.a >= 0 && best.weight < floor ? infinity : floor;
     }
     a.proposal[p] = best;
-    if (best.a >= 0) atomicMin(&a.best_weight[own], weight_bits(best.weight));
+    // A plain read first: in late rounds every point of a few components would contend.
+    if (best.a >= 0 && weight_bits(best.weight) < a.best_weight[own]) {
+      atomicMin(&a.best_weight[own], weight_bits(best.weight));
+    }
   }
 }
 
@@ -130,11 +137,13 @@ __global__ void refresh_chunks_kernel(Arrays a) {
   }
 }
 
-/// Squared distance from x to a box, rounded down past the rounding of exact_sq_distance.
-__device__ inline double box_sq_distance(const float* x, const float* low, const float* high, int d) {
+/// Squared distance from x (element j at x[j · x_stride]) to a box, rounded down past the
+/// rounding of exact_sq_distance.
+__device__ inline double box_sq_distance(const float* x, int x_stride, const float* low, const float* high, int d) {
   double sum = 0.0;
   for (int j = 0; j < d; ++j) {
-    const double below = static_cast<double>(low[j]) - x[j], above = static_cast<double>(x[j]) - high[j];
+    const float xj = x[j * x_stride];
+    const double below = static_cast<double>(low[j]) - xj, above = static_cast<double>(xj) - high[j];
     const double gap = fmax(0.0, fmax(below, above));
     sum += gap * gap;
   }
@@ -156,6 +165,10 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
   __shared__ double staged_core[kStageMax];
   __shared__ std::int32_t staged_component[kStageMax];
   __shared__ std::int32_t staged_point[kStageMax];
+  // The queries, up to kSharedQueryDims coordinates, column by column: a warp reads one
+  // coordinate of its 32 queries from 32 banks at once, where rows 4·d bytes apart in global
+  // memory would cost a transaction per lane.
+  __shared__ float queries[kSharedQueryDims * kSearchThreads];
   const int d = a.d;
   const std::int64_t at = static_cast<std::int64_t>(blockIdx.x) * kSearchThreads + threadIdx.x;
   const std::int32_t p = at < a.n ? a.order[at] : 0;
@@ -163,7 +176,13 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
   if (__syncthreads_count(active) == 0) return;  // the whole block
   const std::int32_t own = a.component[p];
   const double core_p = a.core[p];
-  const float* x = a.X + min(at, a.n - 1) * d;
+  const float* row = a.X + min(at, a.n - 1) * d;
+  const bool shared_query = d <= kSharedQueryDims;
+  if (shared_query) {
+    for (int j = 0; j < d; ++j) queries[j * kSearchThreads + threadIdx.x] = row[j];  // its own column: no barrier
+  }
+  const float* x = shared_query ? queries + threadIdx.x : row;
+  const int x_stride = shared_query ? kSearchThreads : 1;
   MstEdge mine = no_edge();
   double bound = active ? bits_weight(__ldcg(&a.best_weight[own])) : -1.0;  // −1: prune everything
   const std::int64_t home = static_cast<std::int64_t>(blockIdx.x) * kSearchThreads / a.chunk;
@@ -173,7 +192,7 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
     // Squared distances past this cannot weigh ≤ bound (the factor covers the rounding).
     const double reach = bound * a.alpha, limit = reach * reach * (1.0 + 1e-12);
     const bool wanted = active && a.chunk_component[c] != own && fmax(core_p, a.least_core[c]) <= bound &&
-                        box_sq_distance(x, a.low + c * d, a.high + c * d, d) <= limit;
+                        box_sq_distance(x, x_stride, a.low + c * d, a.high + c * d, d) <= limit;
     if (__syncthreads_count(wanted) == 0) continue;
     const std::int64_t first = c * a.chunk;
     const int count = static_cast<int>(min(static_cast<std::int64_t>(a.chunk), a.n - first));
@@ -189,7 +208,7 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
         if (staged_component[j] == own) continue;
         const double core_pair = fmax(core_p, staged_core[j]);
         if (core_pair > bound) continue;
-        const double sq = exact_sq_distance(x, staged + j * d, d);
+        const double sq = exact_sq_distance(x, x_stride, staged + j * d, d);
         if (sq > limit) continue;
         const MstEdge edge = make_edge(fmax(core_pair, sqrt(sq) / a.alpha), p, staged_point[j]);
         if (before(edge, mine)) mine = edge;
@@ -280,7 +299,11 @@ RoundsOutcome boruvka_rounds(Runner& run, const Arrays& a, std::int64_t componen
     run.each(best_pair_kernel, a.n, a);
     run.each(hook_kernel, a.n, a);
     SHOAL_ASSERT(run.read(a.counters + kStuck) == 0, "a component found no edge out");
+    // Hooks form trees (only two components that chose the same edge point at each other, and
+    // the larger defers): pointer jumping halves their depth each step. A cycle would not end.
+    int jumps = 0;
     do {
+      SHOAL_ASSERT(++jumps <= 64, "the components' hooks form a cycle");
       run.clear(a.counters + kChanged);
       run.each(jump_kernel, a.n, a);
     } while (run.read(a.counters + kChanged) != 0);

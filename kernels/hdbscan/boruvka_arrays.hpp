@@ -19,6 +19,7 @@ inline constexpr unsigned long long kNoPair = ~0ull;
 inline constexpr int kSearchThreads = 128;  // queries per search block, one per thread
 inline constexpr int kStageFloats = 4096;   // coordinates staged in shared memory at once
 inline constexpr int kStageMax = 256;       // points staged at once
+inline constexpr int kSharedQueryDims = 32;  // queries of up to this many dimensions sit in shared memory
 /// The most dimensions the device rounds take: a point's coordinates must fit the stage.
 inline constexpr int kMaxDims = kStageFloats;
 

@@ -548,6 +548,9 @@ void boruvka(const Context& ctx, const Reachability& reach, const MstOptions& op
         reach_floor[p] = kInfinity;
         continue;
       }
+      // The far end joined: that edge was p's lightest out, and p's edges out only become
+      // fewer, so none weighs less.
+      if (known[p].valid()) lower[p] = std::max(lower[p], known[p].weight);
       known[p] = Edge{};
       Edge best;
       if (use_lists && list_inside[p] == 0) {

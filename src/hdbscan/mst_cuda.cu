@@ -25,6 +25,9 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   namespace device = kernels::hdbscan;
   const index_t n = reach.X.rows(), d = reach.X.cols(), k = use_lists ? reach.knn.k : 0;
   if (d > device::kMaxDims) return std::nullopt;
+  std::int64_t components = 0;
+  for (index_t p = 0; p < n; ++p) components += component[p] == p;
+  if (components <= 1) return 0;  // joined already (all points exact duplicates)
   const ChunkedPoints points = chunked_points(ctx, reach, device::chunk_points(static_cast<int>(d)));
   const index_t chunks = points.chunks();
   CudaResources& cuda = ctx.cuda();
@@ -88,8 +91,6 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   SHOAL_CUDA_CHECK(cudaMemsetAsync(a.list_inside, 0, N, stream));
   SHOAL_CUDA_CHECK(cudaMemsetAsync(a.counters, 0, device::kCounters * sizeof(int), stream));
 
-  std::int64_t components = 0;
-  for (index_t p = 0; p < n; ++p) components += component[p] == p;
   const device::RoundsOutcome outcome = device::boruvka_on_device(a, components, stream);
   std::vector<MstEdge> found(static_cast<std::size_t>(outcome.edges));
   SHOAL_CUDA_CHECK(

@@ -54,6 +54,10 @@ class HostRunner {
   Check check_;
 };
 
+/// Which rounds: exact_mst's (with the lists, from single points), the same without lists, or
+/// approximate_mst's joins (without lists, from the components of the kNN graph's own MST).
+enum class Rounds { Exact, NoLists, Joins };
+
 struct Case {
   const char* why;
   std::function<Matrix<float>()> data;
@@ -61,7 +65,7 @@ struct Case {
   double alpha;
   index_t chunk;          // points per chunk, at most chunk_points(d): smaller ones make more boxes
   bool certified = true;  // false: the lists vouch for nothing (radius 0), so most points search
-  bool lists = true;      // false: the rounds take no lists (k = 0), as in the approximate mode
+  Rounds rounds = Rounds::Exact;
 };
 
 std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.why; }
@@ -86,16 +90,41 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   if (!c.certified) std::fill(knn.radius.begin(), knn.radius.end(), 0.0);
   const std::vector<double> core = shoal::hdbscan::detail::core_distances(knn, c.min_samples);
   const shoal::hdbscan::detail::Reachability reach(ctx, X, knn, knn.distances, core, c.alpha);
-  const shoal::hdbscan::SpanningTree expected = shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
+  const shoal::hdbscan::SpanningTree expected = c.rounds == Rounds::Joins
+                                                    ? shoal::hdbscan::detail::approximate_mst(ctx, reach).tree
+                                                    : shoal::hdbscan::detail::exact_mst(ctx, reach).tree;
 
-  // The device's arrays, as boruvka_cuda sets them up, in host memory; every point its own component.
+  // The device's arrays, as boruvka_cuda sets them up, in host memory.
   ASSERT_LE(c.chunk, chunk_points(static_cast<int>(d)));
   const shoal::hdbscan::detail::ChunkedPoints points = shoal::hdbscan::detail::chunked_points(ctx, reach, c.chunk);
   const auto N = static_cast<std::size_t>(n), C = static_cast<std::size_t>(points.chunks());
   std::vector<std::int32_t> component(N), component_at(N), chunk_component(C), next(N);
-  for (index_t p = 0; p < n; ++p) component[p] = static_cast<std::int32_t>(p);
   const MstEdge none{std::numeric_limits<double>::infinity(), -1, -1};
   std::vector<MstEdge> proposal(N, none), known(N, none), edges(N, none);
+  // Every point its own component, or (joins) Kruskal on the listed edges first, as
+  // approximate_mst does; those edges are the tree's too.
+  for (index_t p = 0; p < n; ++p) component[p] = static_cast<std::int32_t>(p);
+  const auto root = [&](std::int32_t p) {
+    while (component[p] != p) p = component[p] = component[component[p]];
+    return p;
+  };
+  std::vector<MstEdge> kruskal;
+  if (c.rounds == Rounds::Joins) {
+    std::vector<MstEdge> listed;
+    for (index_t p = 0; p < n; ++p) {
+      for (index_t j = 0; j < k; ++j) {
+        listed.push_back(make_edge(reach.listed_weight(p, j), static_cast<std::int32_t>(p), knn.indices[p * k + j]));
+      }
+    }
+    std::sort(listed.begin(), listed.end(), [](const MstEdge& x, const MstEdge& y) { return before(x, y); });
+    for (const MstEdge& edge : listed) {
+      const std::int32_t ra = root(edge.a), rb = root(edge.b);
+      if (ra == rb) continue;
+      component[std::max(ra, rb)] = std::min(ra, rb);
+      kruskal.push_back(edge);
+    }
+    for (index_t p = 0; p < n; ++p) component[p] = root(static_cast<std::int32_t>(p));
+  }
   std::vector<double> floor(N), lower(N, 0.0);
   std::vector<unsigned char> searching(N), list_inside(N, 0);
   std::vector<unsigned long long> best_weight(N), best_pair(N);
@@ -103,7 +132,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   Arrays a;
   a.n = n;
   a.d = static_cast<int>(d);
-  a.k = c.lists ? static_cast<int>(k) : 0;
+  a.k = c.rounds == Rounds::Exact ? static_cast<int>(k) : 0;
   a.alpha = c.alpha;
   a.chunk = static_cast<int>(points.chunk);
   a.chunks = points.chunks();
@@ -158,11 +187,14 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
     }
   };
   HostRunner run(check);
-  const RoundsOutcome outcome = boruvka_rounds(run, a, n);
-  ASSERT_EQ(outcome.edges, n - 1);
+  const auto components = n - static_cast<index_t>(kruskal.size());
+  ASSERT_GT(components, 1) << "the premise: Kruskal on the lists leaves components to join";
+  const RoundsOutcome outcome = boruvka_rounds(run, a, components);
+  ASSERT_EQ(outcome.edges, components - 1);
   EXPECT_GT(outcome.searches, 0) << "no round searched";
   EXPECT_GT(known_checked, 0);
-  edges.resize(N - 1);
+  edges.resize(static_cast<std::size_t>(outcome.edges));
+  edges.insert(edges.end(), kruskal.begin(), kruskal.end());
   std::sort(edges.begin(), edges.end(), [](const MstEdge& x, const MstEdge& y) {
     return std::tie(x.weight, x.a, x.b) < std::tie(y.weight, y.a, y.b);
   });
@@ -205,7 +237,12 @@ INSTANTIATE_TEST_SUITE_P(
              1.0, 16, false},
         Case{"no lists, alpha 1.3",
              [] { return blobs_of({.n = 700, .d = 6, .centers = 5, .std = 1.0, .seed = 16}); }, 4, 1.3, 32, true,
-             false}),
+             Rounds::NoLists},
+        Case{"the approximate mode's joins, from the kNN graph's components",
+             [] { return blobs_of({.n = 1500, .d = 8, .centers = 12, .std = 1.0, .seed = 17}); }, 5, 1.0, 32, true,
+             Rounds::Joins},
+        Case{"joins of integers on a line, ties", [] { return shoal::hdbscan::integer_runs(8, 100); }, 4, 1.0, 16,
+             true, Rounds::Joins}),
     [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
 
 }  // namespace
