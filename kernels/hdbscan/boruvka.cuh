@@ -312,7 +312,6 @@ RoundsOutcome boruvka_rounds(Runner& run, const Arrays& a, std::int64_t componen
     SHOAL_ASSERT(found > outcome.edges, "a Borůvka round joined nothing");
     components -= found - outcome.edges;
     outcome.edges = found;
-    ++outcome.rounds;
   }
   return outcome;
 }

@@ -73,7 +73,6 @@ struct Arrays {
 struct RoundsOutcome {
   std::int64_t edges = 0;     ///< edges found (in a.edges)
   std::int64_t searches = 0;  ///< searcher-rounds
-  int rounds = 0;
 };
 
 }  // namespace shoal::kernels::hdbscan
