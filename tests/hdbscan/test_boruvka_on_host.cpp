@@ -242,7 +242,11 @@ INSTANTIATE_TEST_SUITE_P(
              [] { return blobs_of({.n = 1500, .d = 8, .centers = 12, .std = 1.0, .seed = 17}); }, 5, 1.0, 32, true,
              Rounds::Joins},
         Case{"joins of integers on a line, ties", [] { return shoal::hdbscan::integer_runs(8, 100); }, 4, 1.0, 16,
-             true, Rounds::Joins}),
+             true, Rounds::Joins},
+        Case{"two points", [] { return Matrix<float>(2, 3, {0.0f, 1.0f, 2.0f, 3.0f, 5.0f, 8.0f}); }, 1, 1.0, 256, false,
+             Rounds::NoLists},
+        Case{"five points, one chunk", [] { return Matrix<float>(5, 1, {0.0f, 1.0f, 3.0f, 7.0f, 15.0f}); }, 2, 1.0, 256,
+             false}),
     [](const ::testing::TestParamInfo<Case>& row) { return "case" + std::to_string(row.index); });
 
 }  // namespace
