@@ -83,7 +83,8 @@ struct ChunkedPoints {
 /// kd-tree's searches and the sweeps (kernels/hdbscan/boruvka.cuh), from the components
 /// `component` (each point's root; a root is its own) until one remains. Appends the edges it
 /// finds to `tree`, unsorted, and returns the searches; returns nothing, having done nothing,
-/// where the points have more dimensions than its kernels stage.
+/// where the points have more dimensions than its kernels stage or the rounds' arrays exceed
+/// the device memory the context allows (the host's rounds then find the same tree).
 [[nodiscard]] std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach, bool use_lists,
                                                   const std::vector<index_t>& component, SpanningTree& tree);
 

@@ -28,8 +28,7 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   std::int64_t components = 0;
   for (index_t p = 0; p < n; ++p) components += component[p] == p;
   if (components <= 1) return 0;  // joined already (all points exact duplicates)
-  const ChunkedPoints points = chunked_points(ctx, reach, device::chunk_points(static_cast<int>(d)));
-  const index_t chunks = points.chunks();
+  const index_t chunk = device::chunk_points(static_cast<int>(d)), chunks = (n + chunk - 1) / chunk;
   CudaResources& cuda = ctx.cuda();
   DeviceScope scope(cuda.device());
   const cudaStream_t stream = cuda.stream();
@@ -42,11 +41,10 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
       5 * W::bytes_for<double>(N) + 4 * W::bytes_for<std::int32_t>(N) + 3 * W::bytes_for<MstEdge>(N) +
       2 * W::bytes_for<unsigned char>(N) + 2 * W::bytes_for<unsigned long long>(N) +
       W::bytes_for<int>(device::kCounters);
-  const std::size_t budget = shoal::detail::usable_device_memory(ctx);
-  if (budget < bytes) {
-    throw OutOfMemory(shoal::detail::concat("the GPU spanning tree of ", n, " x ", d, " points needs ", bytes,
-                                            " bytes of device memory; the budget is ", budget));
-  }
+  // Where the rounds do not fit, the host's find the same tree.
+  if (shoal::detail::usable_device_memory(ctx) < bytes) return std::nullopt;
+  const ChunkedPoints points = chunked_points(ctx, reach, chunk);
+  SHOAL_ASSERT(points.chunks() == chunks);
   WorkspaceCarver carve(cuda.workspace().reserve(bytes));
   // Takes room for `count` T and fills it from `host`.
   const auto put = [&]<class T>(const T* host, std::size_t count) {
@@ -59,7 +57,7 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   a.d = static_cast<int>(d);
   a.k = static_cast<int>(k);
   a.alpha = reach.alpha;
-  a.chunk = static_cast<int>(points.chunk);
+  a.chunk = static_cast<int>(chunk);
   a.chunks = chunks;
   a.order = put(points.order.data(), N);
   a.X = put(points.X.data(), N * d);
