@@ -21,15 +21,7 @@
 
 namespace shoal::kernels::hdbscan {
 
-__device__ inline bool before(const MstEdge& x, const MstEdge& y) {
-  if (x.weight != y.weight) return x.weight < y.weight;
-  if (x.a != y.a) return x.a < y.a;
-  return x.b < y.b;
-}
-
-__device__ inline MstEdge make_edge(double weight, std::int32_t p, std::int32_t q) {
-  return p < q ? MstEdge{weight, p, q} : MstEdge{weight, q, p};
-}
+using shoal::hdbscan::detail::make_edge;
 
 /// Non-negative doubles order as their bits do.
 __device__ inline unsigned long long weight_bits(double weight) {
@@ -38,8 +30,6 @@ __device__ inline unsigned long long weight_bits(double weight) {
 __device__ inline double bits_weight(unsigned long long bits) {
   return __longlong_as_double(static_cast<long long>(bits));
 }
-
-__device__ inline MstEdge no_edge() { return MstEdge{bits_weight(kInfiniteWeight), -1, -1}; }
 
 /// ‖x − y‖² as the host's exact_sq_distance forms it: element j into partial sum j mod 8, each
 /// rounded on its own (no fused multiply-add), the partials added in a fixed tree. Element j
@@ -81,31 +71,31 @@ __global__ void propose_kernel(Arrays a) {
   const double infinity = bits_weight(kInfiniteWeight);
   for (std::int64_t p = first_item(); p < a.n; p += item_stride()) {
     const std::int32_t own = a.component[p];
-    MstEdge best = a.known[p];
-    if (best.a >= 0 && a.component[best.a] != a.component[best.b]) {
+    Edge best = a.known[p];
+    if (best.valid() && a.component[best.a] != a.component[best.b]) {
       a.floor[p] = infinity;
     } else {
       // The far end joined: that edge was the point's lightest out, and its edges out only
       // become fewer, so none weighs less.
-      if (best.a >= 0) a.lower[p] = fmax(a.lower[p], best.weight);
-      a.known[p] = no_edge();
-      best = no_edge();
+      if (best.valid()) a.lower[p] = fmax(a.lower[p], best.weight);
+      a.known[p] = Edge{};
+      best = Edge{};
       if (a.list_inside[p] == 0) {
         for (int j = 0; j < a.k; ++j) {
           const std::int32_t q = a.indices[p * a.k + j];
           if (a.component[q] == own) continue;
-          const MstEdge edge = make_edge(a.listed[p * a.k + j], static_cast<std::int32_t>(p), q);
-          if (before(edge, best)) best = edge;
+          const Edge edge = make_edge(a.listed[p * a.k + j], p, q);
+          if (edge < best) best = edge;
         }
-        a.list_inside[p] = static_cast<unsigned char>(best.a < 0);
+        a.list_inside[p] = static_cast<unsigned char>(!best.valid());
       }
       const double radius = a.k > 0 ? a.radius[p] : 0.0;  // no lists, no certificates
       const double floor = fmax(fmax(a.core[p], radius / a.alpha), a.lower[p]);
-      a.floor[p] = best.a >= 0 && best.weight < floor ? infinity : floor;
+      a.floor[p] = best.valid() && best.weight < floor ? infinity : floor;
     }
     a.proposal[p] = best;
     // A plain read first: in late rounds every point of a few components would contend.
-    if (best.a >= 0 && weight_bits(best.weight) < a.best_weight[own]) {
+    if (best.valid() && weight_bits(best.weight) < a.best_weight[own]) {
       atomicMin(&a.best_weight[own], weight_bits(best.weight));
     }
   }
@@ -183,7 +173,7 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
   }
   const float* x = shared_query ? queries + threadIdx.x : row;
   const int x_stride = shared_query ? kSearchThreads : 1;
-  MstEdge mine = no_edge();
+  Edge mine;
   double bound = active ? bits_weight(__ldcg(&a.best_weight[own])) : -1.0;  // −1: prune everything
   const std::int64_t home = static_cast<std::int64_t>(blockIdx.x) * kSearchThreads / a.chunk;
   for (std::int64_t i = 0; i < 2 * a.chunks; ++i) {
@@ -210,8 +200,8 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
         if (core_pair > bound) continue;
         const double sq = exact_sq_distance(x, x_stride, staged + j * d, d);
         if (sq > limit) continue;
-        const MstEdge edge = make_edge(fmax(core_pair, sqrt(sq) / a.alpha), p, staged_point[j]);
-        if (before(edge, mine)) mine = edge;
+        const Edge edge = make_edge(fmax(core_pair, sqrt(sq) / a.alpha), p, staged_point[j]);
+        if (edge < mine) mine = edge;
       }
     }
     if (active) {
@@ -221,8 +211,8 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
     __syncthreads();  // every thread is done with the stage
   }
   if (!active) return;
-  if (before(mine, a.proposal[p])) a.proposal[p] = mine;
-  if (mine.a >= 0 && mine.weight <= bound) {
+  if (mine < a.proposal[p]) a.proposal[p] = mine;
+  if (mine.valid() && mine.weight <= bound) {
     a.known[p] = mine;
   } else {
     a.lower[p] = fmax(a.lower[p], bound);
@@ -232,9 +222,9 @@ __global__ void __launch_bounds__(kSearchThreads) search_kernel(Arrays a) {
 /// Of the proposals at their component's best weight, the smallest (min, max) pair.
 __global__ void best_pair_kernel(Arrays a) {
   for (std::int64_t p = first_item(); p < a.n; p += item_stride()) {
-    const MstEdge edge = a.proposal[p];
+    const Edge edge = a.proposal[p];
     const std::int32_t own = a.component[p];
-    if (edge.a < 0 || weight_bits(edge.weight) != a.best_weight[own]) continue;
+    if (!edge.valid() || weight_bits(edge.weight) != a.best_weight[own]) continue;
     atomicMin(&a.best_pair[own], (static_cast<unsigned long long>(edge.a) << 32) | static_cast<unsigned>(edge.b));
   }
 }
@@ -256,7 +246,7 @@ __global__ void hook_kernel(Arrays a) {
     const bool mutual = a.best_pair[other] == pair && a.best_weight[other] == a.best_weight[c];
     a.next[c] = mutual && c < other ? static_cast<std::int32_t>(c) : other;
     if (!mutual || c < other) {
-      a.edges[atomicAdd(&a.counters[kEdgesFound], 1)] = MstEdge{bits_weight(a.best_weight[c]), u, v};
+      a.edges[atomicAdd(&a.counters[kEdgesFound], 1)] = Edge{bits_weight(a.best_weight[c]), u, v};
     }
   }
 }

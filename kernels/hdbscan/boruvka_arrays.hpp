@@ -5,14 +5,11 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "hdbscan/edge.hpp"
+
 namespace shoal::kernels::hdbscan {
 
-/// An edge; a < b, and a = −1 for none.
-struct MstEdge {
-  double weight;
-  std::int32_t a;
-  std::int32_t b;
-};
+using shoal::hdbscan::detail::Edge;
 
 inline constexpr unsigned long long kInfiniteWeight = 0x7ff0000000000000ull;  // the bits of +∞
 inline constexpr unsigned long long kNoPair = ~0ull;
@@ -57,15 +54,15 @@ struct Arrays {
   std::int32_t* component_at = nullptr;   ///< [n] the same, by position
   std::int32_t* chunk_component = nullptr;  ///< [chunks] the one component of a chunk's points, or −1
   std::int32_t* next = nullptr;           ///< [n] by root: where it hooks
-  MstEdge* proposal = nullptr;            ///< [n] each point's best edge out this round
+  Edge* proposal = nullptr;            ///< [n] each point's best edge out this round
   double* floor = nullptr;                ///< [n] what an edge out must weigh at least, +∞ if certified
   unsigned char* searching = nullptr;     ///< [n] the point searches this round
-  MstEdge* known = nullptr;               ///< [n] an exact lightest edge out, while its far end is outside
+  Edge* known = nullptr;               ///< [n] an exact lightest edge out, while its far end is outside
   double* lower = nullptr;                ///< [n] a lower bound on a point's lightest edge out
   unsigned char* list_inside = nullptr;   ///< [n] the list lies wholly in the point's component
   unsigned long long* best_weight = nullptr;  ///< [n] by root: its lightest edge out's weight, as bits
   unsigned long long* best_pair = nullptr;    ///< [n] by root: (a << 32) | b of that edge
-  MstEdge* edges = nullptr;               ///< [n − 1] the tree's edges as found
+  Edge* edges = nullptr;               ///< [n − 1] the tree's edges as found
   int* counters = nullptr;                ///< [kCounters]
 };
 

@@ -41,24 +41,6 @@ void prefetch_listed(const neighbors::detail::Neighbors& knn, index_t p, const T
   }
 }
 
-/// A candidate edge, ordered by (weight, smaller endpoint, larger endpoint): the total order
-/// that makes the MST unique and the result independent of search order.
-struct Edge {
-  double weight = kInfinity;
-  std::int32_t a = -1;  // smaller endpoint
-  std::int32_t b = -1;  // larger endpoint
-  [[nodiscard]] bool valid() const { return a >= 0; }
-  friend bool operator<(const Edge& x, const Edge& y) {
-    if (x.weight != y.weight) return x.weight < y.weight;
-    if (x.a != y.a) return x.a < y.a;
-    return x.b < y.b;
-  }
-};
-
-Edge make_edge(double weight, index_t p, index_t q) {
-  return {weight, static_cast<std::int32_t>(std::min(p, q)), static_cast<std::int32_t>(std::max(p, q))};
-}
-
 class UnionFind {
  public:
   explicit UnionFind(index_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), index_t{0}); }
@@ -689,12 +671,8 @@ bool boruvka_on_device(const Context& ctx, const Reachability& reach, bool use_l
   if (reach.knn.backend != Backend::Cuda) return false;
   std::vector<index_t> component;
   joined.roots(component);
-  SpanningTree found;
-  const std::optional<index_t> searches = boruvka_cuda(ctx, reach, use_lists, component, found);
+  const std::optional<index_t> searches = boruvka_cuda(ctx, reach, use_lists, component, edges);
   if (!searches) return false;
-  for (std::size_t i = 0; i < found.weight.size(); ++i) {
-    edges.push_back(make_edge(found.weight[i], found.u[i], found.v[i]));
-  }
   outcome.exact_searches += *searches;
   return true;
 #else
@@ -744,7 +722,6 @@ ChunkedPoints chunked_points(const Context& ctx, const Reachability& reach, inde
   const index_t n = reach.X.rows(), d = reach.X.cols(), chunks = (n + chunk - 1) / chunk;
   const std::shared_ptr<const neighbors::detail::KdTree> tree = kdtree_of(ctx, reach);
   ChunkedPoints out;
-  out.chunk = chunk;
   out.order.resize(n);
   out.X.resize(static_cast<std::size_t>(n * d));
   out.core.resize(n);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "hdbscan/edge.hpp"
 #include "neighbors/knn.hpp"
 #include "shoal/hdbscan.hpp"
 
@@ -68,7 +69,6 @@ inline constexpr index_t kNoSweeps = std::numeric_limits<index_t>::max();
 /// `chunk` consecutive positions with their bounding boxes: what the device's rounds search
 /// (kernels/hdbscan/boruvka.cuh), skipping the chunks beyond a point's reach.
 struct ChunkedPoints {
-  index_t chunk = 0;
   std::vector<std::int32_t> order;  ///< [n] the point at each position
   std::vector<float> X;             ///< [n × d] coordinates, by position
   std::vector<double> core;         ///< [n] core distances, by position
@@ -82,11 +82,11 @@ struct ChunkedPoints {
 /// approximate_mst's joins (without) on the device, searching chunked points in place of the
 /// kd-tree's searches and the sweeps (kernels/hdbscan/boruvka.cuh), from the components
 /// `component` (each point's root; a root is its own) until one remains. Appends the edges it
-/// finds to `tree`, unsorted, and returns the searches; returns nothing, having done nothing,
+/// finds to `edges`, and returns the searches; returns nothing, having done nothing,
 /// where the points have more dimensions than its kernels stage or the rounds' arrays exceed
 /// the device memory the context allows (the host's rounds then find the same tree).
 [[nodiscard]] std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach, bool use_lists,
-                                                  const std::vector<index_t>& component, SpanningTree& tree);
+                                                  const std::vector<index_t>& component, std::vector<Edge>& edges);
 
 /// Approximate MST: Kruskal on the kNN edges, then the remaining components joined by their
 /// lightest connecting edges (exact Borůvka rounds over components).

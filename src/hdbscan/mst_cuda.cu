@@ -1,6 +1,5 @@
 // The exact spanning tree's Borůvka rounds on the CUDA device: uploads what the rounds read,
 // runs them (kernels/hdbscan/boruvka.cuh), and brings the edges back.
-#include <limits>
 #include <optional>
 #include <vector>
 
@@ -12,7 +11,6 @@
 namespace shoal::hdbscan::detail {
 namespace {
 
-using kernels::hdbscan::MstEdge;
 using shoal::detail::CudaResources;
 using shoal::detail::DeviceScope;
 using shoal::detail::Workspace;
@@ -21,7 +19,7 @@ using shoal::detail::WorkspaceCarver;
 }  // namespace
 
 std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reach, bool use_lists,
-                                    const std::vector<index_t>& component, SpanningTree& tree) {
+                                    const std::vector<index_t>& component, std::vector<Edge>& edges) {
   namespace device = kernels::hdbscan;
   const index_t n = reach.X.rows(), d = reach.X.cols(), k = use_lists ? reach.knn.k : 0;
   if (d > device::kMaxDims) return std::nullopt;
@@ -38,7 +36,7 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   const std::size_t bytes =
       W::bytes_for<float>(N * d) + W::bytes_for<std::int32_t>(N * k) + W::bytes_for<double>(N * k) +
       2 * W::bytes_for<float>(C * d) + W::bytes_for<double>(C) + W::bytes_for<std::int32_t>(C) +
-      5 * W::bytes_for<double>(N) + 4 * W::bytes_for<std::int32_t>(N) + 3 * W::bytes_for<MstEdge>(N) +
+      5 * W::bytes_for<double>(N) + 4 * W::bytes_for<std::int32_t>(N) + 3 * W::bytes_for<Edge>(N) +
       2 * W::bytes_for<unsigned char>(N) + 2 * W::bytes_for<unsigned long long>(N) +
       W::bytes_for<int>(device::kCounters);
   // Where the rounds do not fit, the host's find the same tree.
@@ -71,13 +69,13 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   a.least_core = put(points.least_core.data(), C);
   const std::vector<std::int32_t> roots(component.begin(), component.end());
   a.component = put(roots.data(), N);
-  const std::vector<MstEdge> none(N, MstEdge{std::numeric_limits<double>::infinity(), -1, -1});
+  const std::vector<Edge> none(N);
   a.known = put(none.data(), N);
   a.component_at = carve.take<std::int32_t>(N);
   a.chunk_component = carve.take<std::int32_t>(C);
   a.next = carve.take<std::int32_t>(N);
-  a.proposal = carve.take<MstEdge>(N);
-  a.edges = carve.take<MstEdge>(N);
+  a.proposal = carve.take<Edge>(N);
+  a.edges = carve.take<Edge>(N);
   a.floor = carve.take<double>(N);
   a.lower = carve.take<double>(N);
   a.searching = carve.take<unsigned char>(N);
@@ -90,15 +88,11 @@ std::optional<index_t> boruvka_cuda(const Context& ctx, const Reachability& reac
   SHOAL_CUDA_CHECK(cudaMemsetAsync(a.counters, 0, device::kCounters * sizeof(int), stream));
 
   const device::RoundsOutcome outcome = device::boruvka_on_device(a, components, stream);
-  std::vector<MstEdge> found(static_cast<std::size_t>(outcome.edges));
-  SHOAL_CUDA_CHECK(
-      cudaMemcpyAsync(found.data(), a.edges, found.size() * sizeof(MstEdge), cudaMemcpyDeviceToHost, stream));
+  const std::size_t given = edges.size();
+  edges.resize(given + static_cast<std::size_t>(outcome.edges));
+  SHOAL_CUDA_CHECK(cudaMemcpyAsync(edges.data() + given, a.edges, static_cast<std::size_t>(outcome.edges) * sizeof(Edge),
+                                   cudaMemcpyDeviceToHost, stream));
   cuda.synchronize();
-  for (const MstEdge& edge : found) {
-    tree.u.push_back(edge.a);
-    tree.v.push_back(edge.b);
-    tree.weight.push_back(edge.weight);
-  }
   return outcome.searches;
 }
 

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -99,8 +98,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   const shoal::hdbscan::detail::ChunkedPoints points = shoal::hdbscan::detail::chunked_points(ctx, reach, c.chunk);
   const auto N = static_cast<std::size_t>(n), C = static_cast<std::size_t>(points.chunks());
   std::vector<std::int32_t> component(N), component_at(N), chunk_component(C), next(N);
-  const MstEdge none{std::numeric_limits<double>::infinity(), -1, -1};
-  std::vector<MstEdge> proposal(N, none), known(N, none), edges(N, none);
+  std::vector<Edge> proposal(N), known(N), edges(N);
   // Every point its own component, or (joins) Kruskal on the listed edges first, as
   // approximate_mst does; those edges are the tree's too.
   for (index_t p = 0; p < n; ++p) component[p] = static_cast<std::int32_t>(p);
@@ -108,16 +106,16 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
     while (component[p] != p) p = component[p] = component[component[p]];
     return p;
   };
-  std::vector<MstEdge> kruskal;
+  std::vector<Edge> kruskal;
   if (c.rounds == Rounds::Joins) {
-    std::vector<MstEdge> listed;
+    std::vector<Edge> listed;
     for (index_t p = 0; p < n; ++p) {
       for (index_t j = 0; j < k; ++j) {
-        listed.push_back(make_edge(reach.listed_weight(p, j), static_cast<std::int32_t>(p), knn.indices[p * k + j]));
+        listed.push_back(make_edge(reach.listed_weight(p, j), p, knn.indices[p * k + j]));
       }
     }
-    std::sort(listed.begin(), listed.end(), [](const MstEdge& x, const MstEdge& y) { return before(x, y); });
-    for (const MstEdge& edge : listed) {
+    std::sort(listed.begin(), listed.end());
+    for (const Edge& edge : listed) {
       const std::int32_t ra = root(edge.a), rb = root(edge.b);
       if (ra == rb) continue;
       component[std::max(ra, rb)] = std::min(ra, rb);
@@ -134,7 +132,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   a.d = static_cast<int>(d);
   a.k = c.rounds == Rounds::Exact ? static_cast<int>(k) : 0;
   a.alpha = c.alpha;
-  a.chunk = static_cast<int>(points.chunk);
+  a.chunk = static_cast<int>(c.chunk);
   a.chunks = points.chunks();
   a.order = points.order.data();
   a.X = points.X.data();
@@ -164,13 +162,12 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   // What the searches leave for later rounds must hold: a known edge is the point's lightest
   // out of its component, and `lower` is at most that edge's weight.
   const auto lightest_out = [&](index_t p) {
-    MstEdge best = none;
+    Edge best;
     for (index_t q = 0; q < n; ++q) {
       if (component[q] == component[p]) continue;
       const double distance = std::sqrt(shoal::detail::exact_sq_distance(X.row(p), X.row(q), d));
-      const MstEdge edge = make_edge(std::max({core[p], core[q], distance / c.alpha}), static_cast<std::int32_t>(p),
-                                     static_cast<std::int32_t>(q));
-      if (before(edge, best)) best = edge;
+      const Edge edge = make_edge(std::max({core[p], core[q], distance / c.alpha}), p, q);
+      if (edge < best) best = edge;
     }
     return best;
   };
@@ -178,7 +175,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   const auto check = [&](const void* kernel) {
     if (kernel != reinterpret_cast<const void*>(search_kernel)) return;
     for (index_t p = 0; p < n; ++p) {
-      const MstEdge exact = lightest_out(p);
+      const Edge exact = lightest_out(p);
       ASSERT_LE(lower[p], exact.weight) << "point " << p;
       if (known[p].a < 0) continue;
       ++known_checked;
@@ -195,9 +192,7 @@ TEST_P(BoruvkaOnHost, FindsTheHostTree) {
   EXPECT_GT(known_checked, 0);
   edges.resize(static_cast<std::size_t>(outcome.edges));
   edges.insert(edges.end(), kruskal.begin(), kruskal.end());
-  std::sort(edges.begin(), edges.end(), [](const MstEdge& x, const MstEdge& y) {
-    return std::tie(x.weight, x.a, x.b) < std::tie(y.weight, y.a, y.b);
-  });
+  std::sort(edges.begin(), edges.end());
   ASSERT_EQ(expected.weight.size(), edges.size());
   for (std::size_t e = 0; e < edges.size(); ++e) {
     ASSERT_EQ(edges[e].a, expected.u[e]) << "edge " << e;
