@@ -138,10 +138,10 @@ void BM_ExactMstCuda(benchmark::State& state) {
     state.SkipWithError("no CUDA device");
     return;
   }
-  shoal::neighbors::detail::Neighbors knn = scaling_graph(state.range(0)).knn;
+  const Graph& graph = scaling_graph(state.range(0));
+  shoal::neighbors::detail::Neighbors knn = graph.knn;
   knn.backend = shoal::Backend::Cuda;
   knn.kdtree = nullptr;
-  const Graph& graph = scaling_graph(state.range(0));
   const shoal::Context ctx(shoal::Backend::Cuda);
   for (auto _ : state) {
     const shoal::hdbscan::detail::Reachability reach(ctx, *graph.X, knn, knn.distances, graph.core, 1.0);
